@@ -1,0 +1,1 @@
+"""Policies, rollout and evaluation."""

@@ -1,0 +1,1 @@
+"""Env <-> model translation: prompts and observations in, action text out."""

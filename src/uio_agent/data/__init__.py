@@ -1,0 +1,1 @@
+"""Trajectory datasets: recording, storage, reading."""

@@ -1,0 +1,184 @@
+"""Building blocks of the UIO-2 transformer: RMSNorm, interleaved RoPE, attention, MLPs.
+
+Numerics follow the official model (``reference/uio2-architecture.md`` §3-4): RMSNorm in fp32,
+QK-norm before RoPE, RoPE rotating interleaved (GPT-J style) pairs, attention logits and softmax in
+fp32 with masked pairs set to -1e10 (not -inf: a fully masked row averages uniformly, as the
+official model does, instead of producing NaN).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: additive bias of masked attention pairs in the official model
+MASK_BIAS = -1e10
+
+
+class RMSNorm(nn.Module):
+    """T5-style layer norm: no mean subtraction, no bias; statistics in fp32."""
+
+    def __init__(self, size: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        dtype = x.dtype
+        x32 = x.float()
+        x32 = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.scale.to(dtype) * x32.to(dtype)
+
+
+# ---------------------------------------------------------------------------- RoPE
+def rope_angles_1d(positions: Tensor, head_dim: int, base: float = 10000.0) -> Tensor:
+    """Angles [..., head_dim/2] for 1-D positions: ``p * base^(-2k/D)``."""
+    theta = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim)
+    return positions.float()[..., None] * theta
+
+
+def rope_angles_2d(rows: Tensor, cols: Tensor, head_dim: int, base: float = 10000.0) -> Tensor:
+    """Angles [..., head_dim/2]: the first half of the pairs rotate with the row, the second with the column."""
+    half = head_dim // 2
+    theta = base ** (-torch.arange(0, half, 2, dtype=torch.float32, device=rows.device) / half)
+    return torch.cat([rows.float()[..., None] * theta, cols.float()[..., None] * theta], dim=-1)
+
+
+def grid_angles(rows: int, cols: int, head_dim: int, scale: float = 1.0, base: float = 10000.0) -> Tensor:
+    """Angles for a row-major ``rows x cols`` grid with 0-based coordinates times ``scale``: [rows*cols, D/2]."""
+    r = torch.arange(rows, dtype=torch.float32) * scale
+    c = torch.arange(cols, dtype=torch.float32) * scale
+    rr, cc = torch.meshgrid(r, c, indexing="ij")
+    return rope_angles_2d(rr.reshape(-1), cc.reshape(-1), head_dim, base)
+
+
+class Rotary:
+    """cos/sin of RoPE angles for one sequence, shaped to broadcast over heads: [B, L, 1, D/2]."""
+
+    def __init__(self, angles: Tensor) -> None:
+        self.angles = angles
+        self.cos = angles.cos()[:, :, None, :]
+        self.sin = angles.sin()[:, :, None, :]
+
+    def apply(self, x: Tensor) -> Tensor:
+        """Rotate pairs (2k, 2k+1) of ``x`` [B, L, H, D] in fp32; returns ``x``'s dtype."""
+        pairs = x.float().unflatten(-1, (-1, 2))
+        even, odd = pairs[..., 0], pairs[..., 1]
+        out = torch.stack((even * self.cos - odd * self.sin, odd * self.cos + even * self.sin), dim=-1)
+        return out.flatten(-2).to(x.dtype)
+
+    def select(self, index: Tensor) -> Rotary:
+        return Rotary(self.angles[index])
+
+
+# ---------------------------------------------------------------------------- attention
+def mask_to_bias(mask: Tensor) -> Tensor:
+    """0/1 (or bool) mask [B, Q, K] -> additive fp32 bias [B, 1, Q, K]."""
+    return torch.zeros(mask.shape, dtype=torch.float32, device=mask.device).masked_fill_(
+        ~mask.bool(), MASK_BIAS
+    )[:, None]
+
+
+class Attention(nn.Module):
+    """Multi-head attention of the main transformer and the resampler.
+
+    ``qk_norm``: RMSNorm over each head with a [head_dim] scale shared by heads (main transformer,
+    L/XL resampler). ``scaled_cosine``: cosine similarity times a clamped learned per-head
+    temperature, no 1/sqrt(D) (XXL resampler).
+    """
+
+    def __init__(
+        self,
+        emb_dim: int,
+        num_heads: int,
+        head_dim: int,
+        *,
+        qk_norm: bool = True,
+        scaled_cosine: bool = False,
+    ) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = head_dim
+        inner = num_heads * head_dim
+        self.query = nn.Linear(emb_dim, inner, bias=False)
+        self.key = nn.Linear(emb_dim, inner, bias=False)
+        self.value = nn.Linear(emb_dim, inner, bias=False)
+        self.out = nn.Linear(inner, emb_dim, bias=False)
+        self.qk_norm = qk_norm
+        if qk_norm:
+            self.query_norm = RMSNorm(head_dim)
+            self.key_norm = RMSNorm(head_dim)
+        self.scaled_cosine = scaled_cosine
+        if scaled_cosine:
+            self.logit_scale = nn.Parameter(torch.full((num_heads,), math.log(10.0)))
+
+    def project_queries(self, x: Tensor, rotary: Rotary | None) -> Tensor:
+        q = self.query(x).unflatten(-1, (self.num_heads, self.head_dim))
+        if self.qk_norm:
+            q = self.query_norm(q)
+        return rotary.apply(q) if rotary is not None else q
+
+    def project_keys_values(self, x: Tensor, rotary: Rotary | None) -> tuple[Tensor, Tensor]:
+        """Keys and values [B, H, L, D], keys normalised and rotated: what a KV cache stores."""
+        k = self.key(x).unflatten(-1, (self.num_heads, self.head_dim))
+        v = self.value(x).unflatten(-1, (self.num_heads, self.head_dim))
+        if self.qk_norm:
+            k = self.key_norm(k)
+        if rotary is not None:
+            k = rotary.apply(k)
+        return k.transpose(1, 2), v.transpose(1, 2)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
+        """q [B, Lq, H, D]; k, v [B, H, Lk, D]; bias additive fp32 [B|1, 1, Lq, Lk]. Returns [B, Lq, E]."""
+        dtype = q.dtype
+        q = q.transpose(1, 2).float()
+        k = k.float()
+        if self.scaled_cosine:
+            temperature = self.logit_scale.float().clamp(max=math.log(100.0)).exp()
+            q = F.normalize(q, dim=-1) * temperature[None, :, None, None]
+            k = F.normalize(k, dim=-1)
+            scale = 1.0
+        else:
+            scale = 1.0 / math.sqrt(self.head_dim)
+        out = F.scaled_dot_product_attention(q, k, v.float(), attn_mask=bias, scale=scale)
+        return self.out(out.transpose(1, 2).flatten(2).to(dtype))
+
+    def forward(
+        self,
+        x_q: Tensor,
+        x_kv: Tensor,
+        bias: Tensor | None,
+        rotary_q: Rotary | None = None,
+        rotary_k: Rotary | None = None,
+    ) -> Tensor:
+        q = self.project_queries(x_q, rotary_q)
+        k, v = self.project_keys_values(x_kv, rotary_k)
+        return self.attend(q, k, v, bias)
+
+
+class SwiGLU(nn.Module):
+    """``wo(silu(wi_0 x) * wi_1 x)``, no biases: the main transformer's MLP."""
+
+    def __init__(self, emb_dim: int, mlp_dim: int) -> None:
+        super().__init__()
+        self.wi_0 = nn.Linear(emb_dim, mlp_dim, bias=False)
+        self.wi_1 = nn.Linear(emb_dim, mlp_dim, bias=False)
+        self.wo = nn.Linear(mlp_dim, emb_dim, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.wo(F.silu(self.wi_0(x)) * self.wi_1(x))
+
+
+class GeluMLP(nn.Module):
+    """``wo(gelu(wi x))`` with exact erf GELU and no biases: the resampler's MLP (as the PyTorch port)."""
+
+    def __init__(self, emb_dim: int, mlp_dim: int) -> None:
+        super().__init__()
+        self.wi = nn.Linear(emb_dim, mlp_dim, bias=False)
+        self.wo = nn.Linear(mlp_dim, emb_dim, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.wo(F.gelu(self.wi(x)))

@@ -1,0 +1,1 @@
+"""Training: examples, packing, objectives, optimizer, loop."""
