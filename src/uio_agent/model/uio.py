@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from uio_agent.model.batch import Batch, ModelInputs, TextTargets
@@ -170,7 +171,7 @@ class UIOModel(nn.Module):
     def text_logits(self, hidden: Tensor) -> Tensor:
         """Tied output head: ``hidden @ E_text^T / sqrt(d)`` in fp32."""
         weight = self.text_token_embedder.weight.float()
-        return (hidden.float() @ weight.T) / math.sqrt(self.config.emb_dim)
+        return F.linear(hidden.float(), weight) / math.sqrt(self.config.emb_dim)
 
     def forward(self, batch: Batch) -> dict[str, Tensor]:
         """Teacher forcing: per-target-modality logits (``{"text": [B, L, V]}``)."""
