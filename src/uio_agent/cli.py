@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 
 def _parse_overrides(args: Sequence[str]) -> dict[str, str]:
@@ -54,7 +56,68 @@ def model_command(args: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"model": model_command}
+def _compose(name: str, args: Sequence[str]) -> dict[str, Any]:
+    """Hydra's Compose API over the packaged config ``name`` with ``key=value`` overrides."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    with initialize_config_module(config_module="uio_agent.configs", version_base=None):
+        cfg = compose(config_name=name, overrides=list(args))
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise SystemExit(
+            f"uio-agent {name}: missing required option(s): {', '.join(f'{k}=...' for k in missing)}"
+        )
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
+
+
+def _save_config(out: str, config: dict[str, Any]) -> None:
+    import yaml
+
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / "config.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp.replace(path / "config.yaml")
+
+
+def eval_command(args: Sequence[str]) -> int:
+    """``uio-agent eval env=tabletop@L1 policy=oracle episodes=100 workers=2 out=DIR``: VIMA's protocol."""
+    from uio_agent.agent.build import build_policy
+    from uio_agent.agent.evaluate import EvalConfig, evaluate, format_table
+
+    options = _compose("eval", args)
+    _save_config(options["out"], options)
+    policy, oracle = build_policy(
+        options["policy"],
+        options["env"],
+        replan=options["replan"],
+        generation=options["generation"],
+        device=options["device"],
+    )
+    config = EvalConfig(
+        env=options["env"],
+        out=options["out"],
+        policy=options["policy"],
+        episodes=options["episodes"],
+        workers=options["workers"],
+        seed=options["seed"],
+        videos=options["videos"],
+    )
+    info = evaluate(config, policy, oracle=oracle)
+    print(format_table(info["per_task"], info["per_level"]))
+    overall = info["overall"]
+    lo, hi = overall["success_ci95"]
+    print(
+        f"overall: {100 * overall['success_rate']:.1f}% success over {overall['episodes']} episodes "
+        f"(95% CI {100 * lo:.1f}-{100 * hi:.1f}); results in {options['out']}"
+    )
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"model": model_command, "eval": eval_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

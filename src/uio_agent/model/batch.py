@@ -67,6 +67,60 @@ class ModelInputs:
             },
         )
 
+    @classmethod
+    def collate(cls, items: list[ModelInputs]) -> ModelInputs:
+        """Stack single examples into one batch: text padded with PAD, missing history frames masked out."""
+        if not items:
+            raise ValueError("collate needs at least one ModelInputs")
+        batch = len(items)
+        length = max(x.text_tokens.shape[1] for x in items)
+        tokens = torch.zeros(batch, length, dtype=torch.long)
+        text_mask = torch.zeros(batch, length, dtype=torch.int32)
+        for row, x in enumerate(items):
+            n = x.text_tokens.shape[1]
+            tokens[row, :n] = x.text_tokens[0]
+            text_mask[row, :n] = (
+                x.text_mask[0] if x.text_mask is not None else (x.text_tokens[0] != PAD_ID).int()
+            )
+        out = cls(text_tokens=tokens, text_mask=text_mask)
+        if any(x.image_patches is not None for x in items):
+            image_patches: list[Tensor] = []
+            for x in items:
+                if x.image_patches is None:
+                    raise ValueError("collate: either every example has an image input or none has")
+                image_patches.append(x.image_patches)
+            out.image_patches = torch.cat(image_patches)
+            out.image_mask = torch.cat(
+                [_ones_if_none(x.image_mask, p) for x, p in zip(items, image_patches, strict=True)]
+            )
+            out.image_pos_ids = torch.cat(
+                [_arange_if_none(x.image_pos_ids, p) for x, p in zip(items, image_patches, strict=True)]
+            )
+        history = {
+            row: x.image_history_patches for row, x in enumerate(items) if x.image_history_patches is not None
+        }
+        if history:
+            frames = max(h.shape[1] for h in history.values())
+            n, dim = next(iter(history.values())).shape[2:]
+            patches = torch.zeros(batch, frames, n, dim)
+            mask = torch.zeros(batch, frames, n, dtype=torch.int32)
+            pos_ids = torch.zeros(batch, frames, n, dtype=torch.int32)
+            for row, h in history.items():
+                f = h.shape[1]
+                patches[row, :f] = h[0]
+                mask[row, :f] = _ones_if_none(items[row].image_history_mask, h)[0]
+                pos_ids[row, :f] = _arange_if_none(items[row].image_history_pos_ids, h)[0]
+            out.image_history_patches, out.image_history_mask, out.image_history_pos_ids = (
+                patches,
+                mask,
+                pos_ids,
+            )
+        if any(x.image_history_features is not None for x in items):
+            raise ValueError(
+                "collate: stack cached image_history_features yourself (their frames are per policy)"
+            )
+        return out
+
     def validate(self, config: UIOConfig) -> None:
         """Check shapes, id ranges and limits against ``config``."""
         b = self.batch_size
@@ -171,3 +225,13 @@ class Batch:
 
     inputs: ModelInputs
     targets: TextTargets
+
+
+def _ones_if_none(mask: Tensor | None, patches: Tensor) -> Tensor:
+    return mask if mask is not None else torch.ones(patches.shape[:-1], dtype=torch.int32)
+
+
+def _arange_if_none(pos_ids: Tensor | None, patches: Tensor) -> Tensor:
+    if pos_ids is not None:
+        return pos_ids
+    return torch.arange(patches.shape[-2], dtype=torch.int32).expand(patches.shape[:-1]).contiguous()

@@ -13,7 +13,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -30,6 +32,9 @@ UNBUILT_PREFIXES = {
     "image_target": ("image_token_embedder.", "target_embedders.image."),
     "audio_target": ("audio_token_embedder.", "target_embedders.audio."),
 }
+
+#: keys a checkpoint's config.json may hold besides the model config
+EXTRA_CONFIG_KEYS = ("tokenizer_sha256",)
 
 WEIGHT_FILES = ("pytorch_model.bin", "model.safetensors", "weights.safetensors")
 
@@ -110,21 +115,39 @@ def load_official(
     return model.eval()
 
 
-def save_model(model: UIOModel, folder: str | os.PathLike[str]) -> None:
-    """Write ``model.safetensors`` + ``config.json`` atomically (a temporary folder renamed into place)."""
-    target = Path(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+def write_folder_atomically(folder: Path, write: Callable[[Path], None]) -> None:
+    """Fill a temporary sibling folder with ``write(tmp)``, then rename it to ``folder``: readers see the
+    old folder or the new one, never a half-written one (an existing folder is replaced)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        write(tmp)
+        if folder.exists():
+            backup = folder.with_name(f".{folder.name}.old")
+            if backup.exists():
+                shutil.rmtree(backup)
+            folder.rename(backup)
+            tmp.rename(folder)
+            shutil.rmtree(backup)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_model_files(model: UIOModel, folder: Path, extra_config: dict[str, Any] | None = None) -> None:
+    """``model.safetensors`` + ``config.json`` (the model config, plus ``extra_config`` keys) into ``folder``."""
     state = {key: value.detach().contiguous().cpu() for key, value in model.state_dict().items()}
-    save_file(state, str(tmp / "model.safetensors"))
-    (tmp / "config.json").write_text(json.dumps(model.config.to_dict(), indent=1))
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old")
-        target.rename(backup)
-        tmp.rename(target)
-        shutil.rmtree(backup)
-    else:
-        tmp.rename(target)
+    save_file(state, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(
+        json.dumps({**model.config.to_dict(), **(extra_config or {})}, indent=1)
+    )
+
+
+def save_model(model: UIOModel, folder: str | os.PathLike[str]) -> None:
+    """Write ``model.safetensors`` + ``config.json`` atomically."""
+    write_folder_atomically(Path(folder), lambda tmp: write_model_files(model, tmp))
 
 
 def load_model(folder: str | os.PathLike[str]) -> UIOModel:
@@ -136,7 +159,8 @@ def load_model(folder: str | os.PathLike[str]) -> UIOModel:
                 f"{root / name} not found: a model folder holds config.json and model.safetensors"
             )
     try:
-        config = UIOConfig.from_dict(json.loads((root / "config.json").read_text()))
+        data = json.loads((root / "config.json").read_text())
+        config = UIOConfig.from_dict({k: v for k, v in data.items() if k not in EXTRA_CONFIG_KEYS})
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise CheckpointError(f"{root / 'config.json'} is not a valid model config: {err}") from err
     with torch.device("meta"):

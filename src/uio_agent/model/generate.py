@@ -182,8 +182,11 @@ def _beam_search(
     current = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
     steps = 0
     for position in range(max_new_tokens):
+        # beams with no probability left (the unused copies at the start, or beams that could only be
+        # filled with impossible tokens) are skipped by the grammar check like finished ones
+        dead = finished | torch.isinf(beam_scores.reshape(-1))
         logits = _mask_logits(
-            decoder.step(current, position), sequences[:, :position], finished, allowed_tokens, banned_tokens
+            decoder.step(current, position), sequences[:, :position], dead, allowed_tokens, banned_tokens
         )
         logprobs = torch.log_softmax(logits, -1)
         vocab = logprobs.shape[-1]
