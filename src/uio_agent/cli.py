@@ -117,7 +117,37 @@ def eval_command(args: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"model": model_command, "eval": eval_command}
+def collect_command(args: Sequence[str]) -> int:
+    """``uio-agent collect env=tabletop@L1 policy=oracle episodes=N workers=K out=DIR``: record episodes."""
+    from uio_agent.agent.collect import collect_main
+
+    options = _compose("collect", args)
+    _save_config(options["out"], options)
+    return collect_main(options)
+
+
+def train_command(args: Sequence[str]) -> int:
+    """``uio-agent train dataset=DIR out=DIR preset=small steps=N``: train UIO-2 on recorded episodes."""
+    from uio_agent.data.reader import EpisodeDataset
+    from uio_agent.train.loop import TrainConfig, Trainer
+
+    options = _compose("train", args)
+    _save_config(options["out"], options)
+    sources = options.pop("dataset")
+    episodes = [
+        ep for source in ([sources] if isinstance(sources, str) else sources) for ep in EpisodeDataset(source)
+    ]
+    final = Trainer(TrainConfig(**options), episodes).run()
+    print(f"trained on {len(episodes)} episodes; final checkpoint {final}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "model": model_command,
+    "collect": collect_command,
+    "train": train_command,
+    "eval": eval_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,12 +23,10 @@ import numpy as np
 import torch
 
 from uio_agent.codecs.grammar import ActionParseError, PerRowAllowedTokens
-from uio_agent.codecs.vima import PromptImageLimitError, VimaCodec, VimaCodecConfig
+from uio_agent.codecs.vima import PromptImageLimitError, VimaCodec
 from uio_agent.model.batch import ModelInputs
 from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder_atomically, write_model_files
 from uio_agent.model.generate import generate
-from uio_agent.model.preprocess import PreprocessConfig
-from uio_agent.model.tokenizer import Tokenizer
 from uio_agent.model.uio import UIOModel
 
 Action = dict[str, np.ndarray]
@@ -113,23 +111,11 @@ class UIOPolicy(Policy):
         """Load a checkpoint folder (``model.safetensors``, ``config.json``, ``tokenizer.model``,
         ``codec.json``, ``preprocess.json``; see DESIGN.md)."""
         root = Path(folder)
-        for name in ("tokenizer.model", "codec.json", "preprocess.json"):
-            if not (root / name).is_file():
-                raise CheckpointError(f"{root / name} not found: a policy checkpoint folder holds {name}")
-        config = json.loads((root / "config.json").read_text())
-        tokenizer = Tokenizer.from_file(
-            root / "tokenizer.model", expected_sha256=config.get("tokenizer_sha256")
-        )
-        codec_data = json.loads((root / "codec.json").read_text())
-        if codec_data.get("family") != "vima":
-            raise CheckpointError(
-                f"{root / 'codec.json'}: codec family {codec_data.get('family')!r} is not 'vima'"
-            )
-        codec = VimaCodec(
-            tokenizer,
-            PreprocessConfig.from_dict(json.loads((root / "preprocess.json").read_text())),
-            VimaCodecConfig.from_dict(codec_data),
-        )
+        config = json.loads((root / "config.json").read_text()) if (root / "config.json").is_file() else {}
+        try:
+            codec = VimaCodec.load(root, tokenizer_sha256=config.get("tokenizer_sha256"))
+        except (FileNotFoundError, ValueError) as err:
+            raise CheckpointError(str(err)) from err
         return cls(load_model(root), codec, **kwargs)
 
     def save_pretrained(self, folder: str | os.PathLike[str]) -> None:
@@ -137,11 +123,7 @@ class UIOPolicy(Policy):
 
         def write(tmp: Path) -> None:
             write_model_files(self.model, tmp, extra_config={"tokenizer_sha256": self.codec.tokenizer.sha256})
-            self.codec.tokenizer.save(tmp / "tokenizer.model")
-            (tmp / "codec.json").write_text(json.dumps(self.codec.config.to_dict(), indent=1))
-            (tmp / "preprocess.json").write_text(
-                json.dumps(self.codec.preprocessor.config.to_dict(), indent=1)
-            )
+            self.codec.save(tmp)
 
         write_folder_atomically(Path(folder), write)
 

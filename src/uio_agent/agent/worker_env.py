@@ -10,7 +10,8 @@ without Gymnasium's autoreset:
   instead of killing the worker and the whole evaluation;
 * the per-step ``info`` travels as one :class:`StepInfo` object, because Gymnasium's vector info
   batching would try to stack nested prompt assets of different shapes;
-* with ``oracle=True`` it resets in oracle mode and adds the oracle's next action.
+* with ``oracle=True`` it resets in oracle mode and adds the oracle's next action;
+* the reset report carries the environment's ``meta_info`` when it has one (datasets keep it).
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ class EpisodeEnv(gym.Wrapper):
             obs, info = self.env.reset(seed=seed, options=options or None)
             if self.use_oracle:
                 self._oracle = self.env.unwrapped.oracle()  # type: ignore[attr-defined]
-            report = StepInfo(info=dict(info), oracle_action=self._oracle_action(obs))
+            info = dict(info)
+            meta_info = getattr(self.env.unwrapped, "meta_info", None)
+            if meta_info is not None:
+                info["meta_info"] = meta_info
+            report = StepInfo(info=info, oracle_action=self._oracle_action(obs))
             self._over, self.park_requested = False, False
         except Exception as err:  # a broken episode is a failed episode, not a dead worker
             obs, self._over = self._placeholder_obs(), True

@@ -203,6 +203,16 @@ class TextTargets:
         inputs = torch.cat([torch.full_like(target_tokens[:, :1], BOS_ID), target_tokens[:, :-1]], dim=1)
         return cls(input_tokens=inputs, target_tokens=target_tokens, mask=(target_tokens > 0).to(torch.int32))
 
+    def to(self, device: torch.device | str) -> TextTargets:
+        return dataclasses.replace(
+            self,
+            **{
+                f.name: getattr(self, f.name).to(device)
+                for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None
+            },
+        )
+
     def validate(self, config: UIOConfig) -> None:
         b, length = self.input_tokens.shape
         if length > config.decoder_max_text_length:
@@ -225,6 +235,9 @@ class Batch:
 
     inputs: ModelInputs
     targets: TextTargets
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.inputs.to(device), self.targets.to(device))
 
 
 def _ones_if_none(mask: Tensor | None, patches: Tensor) -> Tensor:

@@ -166,15 +166,16 @@ class ImageHistoryEmbedder(nn.Module):
             frame_mask = (mask > 0).any(-1).to(torch.int32)
             flat_valid = frame_mask.reshape(-1).bool()
             # Only frames with a valid patch go through the ViT; the others stay masked out.
-            features = patches.new_zeros(
-                b * frames, latents, cfg.emb_dim, dtype=self.post_projection.weight.dtype
-            )
             if bool(flat_valid.any()):
-                features[flat_valid] = self.embed_frames(
+                embedded = self.embed_frames(
                     patches.reshape(b * frames, n, -1)[flat_valid],
                     mask.reshape(b * frames, n)[flat_valid],
                     pos_ids.reshape(b * frames, n)[flat_valid],
                 )
+                features = embedded.new_zeros(b * frames, latents, cfg.emb_dim)
+                features[flat_valid] = embedded
+            else:
+                features = patches.new_zeros(b * frames, latents, cfg.emb_dim)
             features = features.reshape(b, frames, latents, cfg.emb_dim)
         b, frames = features.shape[:2]
         if frame_mask is None:

@@ -26,6 +26,7 @@ from uio_agent.model.embedders import (
 )
 from uio_agent.model.layers import Rotary, mask_to_bias
 from uio_agent.model.transformer import CrossKV, Decoder, Encoder, KVCache, pair_mask
+from uio_agent.model.vit import VisionTransformer
 
 if TYPE_CHECKING:
     from uio_agent.model.generate import GenerationResult
@@ -70,6 +71,13 @@ class UIOModel(nn.Module):
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
         self.reset_parameters()
+
+    @property
+    def vision_transformer(self) -> VisionTransformer:
+        """The ViT shared by the image and image-history streams."""
+        embedder = self.input_embedders["image"]
+        assert isinstance(embedder, ImageInputEmbedder)
+        return embedder.image_encoder.vision_transformer
 
     # ------------------------------------------------------------------ initialisation
     @torch.no_grad()
@@ -168,15 +176,22 @@ class UIOModel(nn.Module):
         hidden = self.decoder(x, rotary, None, cross_kv, cross_bias, cache, position)
         return self.text_logits(hidden)[:, -1]
 
-    def text_logits(self, hidden: Tensor) -> Tensor:
-        """Tied output head: ``hidden @ E_text^T / sqrt(d)`` in fp32."""
-        weight = self.text_token_embedder.weight.float()
-        return F.linear(hidden.float(), weight) / math.sqrt(self.config.emb_dim)
+    def text_logits(self, hidden: Tensor, vocab: Tensor | None = None) -> Tensor:
+        """Tied output head: ``hidden @ E_text^T / sqrt(d)`` in fp32.
 
-    def forward(self, batch: Batch) -> dict[str, Tensor]:
-        """Teacher forcing: per-target-modality logits (``{"text": [B, L, V]}``)."""
+        ``vocab`` (ids) restricts the head to those rows: with a tokenizer whose reserved ids can never
+        occur, the softmax over the generable ids equals the full softmax with the others masked out,
+        at a fraction of the cost (3,271 of 33,280 rows with the project tokenizer).
+        """
+        weight = self.text_token_embedder.weight
+        if vocab is not None:
+            weight = weight[vocab]
+        return F.linear(hidden.float(), weight.float()) / math.sqrt(self.config.emb_dim)
+
+    def forward(self, batch: Batch, vocab: Tensor | None = None) -> dict[str, Tensor]:
+        """Teacher forcing: per-target-modality logits (``{"text": [B, L, V]}``; see ``text_logits``)."""
         encoded = self.encode(batch.inputs)
-        return {"text": self.text_logits(self.decode(encoded, batch.targets))}
+        return {"text": self.text_logits(self.decode(encoded, batch.targets), vocab)}
 
     # ------------------------------------------------------------------ conveniences
     @torch.no_grad()

@@ -1,0 +1,112 @@
+"""Recorded episodes -> training examples (model inputs + target token ids), and batches of them.
+
+An example is "plan from step ``t``": the observation at ``t``, the prompt, and the remaining actions as
+the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t`` teach the re-planning the policy
+does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled from the
+official list per example. Image preprocessing (the costly part) is cached per ``(episode, t)``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from uio_agent.codecs.vima import VimaCodec
+from uio_agent.data.episode import Episode
+from uio_agent.model.batch import PAD_ID, Batch, ModelInputs, TextTargets
+
+
+@dataclass
+class Example:
+    inputs: ModelInputs
+    target_ids: list[int]
+    #: (env name, seed, t): where the example comes from
+    source: tuple[str, int, int]
+
+    @property
+    def decoder_length(self) -> int:
+        return len(self.target_ids)
+
+
+class ExampleBuilder:
+    """Builds :class:`Example`s from :class:`Episode`s with a VIMA codec."""
+
+    def __init__(
+        self,
+        codec: VimaCodec,
+        *,
+        replan_fraction: float = 0.25,
+        brightness_jitter: float = 0.0,
+        cache: bool = True,
+    ) -> None:
+        if not 0.0 <= replan_fraction <= 1.0:
+            raise ValueError(f"replan_fraction must be in [0, 1], got {replan_fraction}")
+        if not 0.0 <= brightness_jitter < 1.0:
+            raise ValueError(f"brightness_jitter must be in [0, 1), got {brightness_jitter}")
+        self.codec = codec
+        self.replan_fraction = replan_fraction
+        self.brightness_jitter = brightness_jitter
+        self._cache: dict[tuple[str, int, int], ModelInputs] | None = {} if cache else None
+
+    def choose_step(self, episode: Episode, rng: random.Random) -> int:
+        if episode.num_steps > 1 and rng.random() < self.replan_fraction:
+            return rng.randrange(1, episode.num_steps)
+        return 0
+
+    def build(self, episode: Episode, rng: random.Random, t: int | None = None) -> Example:
+        if episode.num_steps == 0:
+            raise ValueError(f"episode {episode.env_name} seed {episode.seed} has no actions to learn from")
+        step = self.choose_step(episode, rng) if t is None else t
+        key = (episode.env_name, episode.seed, step)
+        images = self._cache.get(key) if self._cache is not None else None
+        if images is None:
+            images = self.codec.encode(episode.observations[step], episode.info())
+            if self._cache is not None:
+                self._cache[key] = images
+        # the instruction is sampled per example: re-encode only the text
+        text, _ = self.codec.prompt_text(episode.prompt, rng.choice(self._instructions()))
+        inputs = ModelInputs(
+            text_tokens=torch.tensor([self.codec.tokenizer.encode(text)], dtype=torch.long),
+            image_patches=self._jitter(images.image_patches, rng),
+            image_mask=images.image_mask,
+            image_pos_ids=images.image_pos_ids,
+            image_history_patches=images.image_history_patches,
+            image_history_mask=images.image_history_mask,
+            image_history_pos_ids=images.image_history_pos_ids,
+        )
+        target = self.codec.target(episode.as_target_source(), step)
+        return Example(inputs, self.codec.tokenizer.encode(target), key)
+
+    def _instructions(self) -> list[str]:
+        from uio_agent.codecs.prompts import vima_instructions
+
+        return vima_instructions()
+
+    def _jitter(self, patches: torch.Tensor | None, rng: random.Random) -> torch.Tensor | None:
+        """Brightness jitter in normalised pixel space (a scale about the CLIP mean)."""
+        if patches is None or self.brightness_jitter == 0.0:
+            return patches
+        return patches * (1.0 + rng.uniform(-self.brightness_jitter, self.brightness_jitter))
+
+
+def collate(examples: Sequence[Example]) -> Batch:
+    """A padded batch: inputs via :meth:`ModelInputs.collate`, targets padded with PAD (masked out)."""
+    if not examples:
+        raise ValueError("collate needs at least one example")
+    length = max(e.decoder_length for e in examples)
+    targets = torch.full((len(examples), length), PAD_ID, dtype=torch.long)
+    for row, example in enumerate(examples):
+        targets[row, : example.decoder_length] = torch.tensor(example.target_ids)
+    return Batch(ModelInputs.collate([e.inputs for e in examples]), TextTargets.from_targets(targets))
+
+
+def padding_fraction(lengths: Sequence[int]) -> float:
+    """Fraction of a batch padded to its longest member that is padding."""
+    if not lengths:
+        return 0.0
+    total = max(lengths) * len(lengths)
+    return float(1.0 - np.sum(lengths) / total)
