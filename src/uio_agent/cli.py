@@ -142,7 +142,18 @@ def train_command(args: Sequence[str]) -> int:
     return 0
 
 
+def quickstart_command(args: Sequence[str]) -> int:
+    """``uio-agent quickstart [out=DIR]``: collect, train and evaluate on the embedded suite (~20 min CPU)."""
+    from uio_agent.quickstart import QuickstartConfig, run
+
+    options = _compose("quickstart", args)
+    _save_config(options["out"], options)
+    run(QuickstartConfig(**options))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "quickstart": quickstart_command,
     "model": model_command,
     "collect": collect_command,
     "train": train_command,

@@ -1,7 +1,7 @@
 """Evaluation with VIMA-Bench's protocol: levels x tasks, seeded episodes, success rates with intervals.
 
 ``evaluate(EvalConfig(...))`` expands an environment name (``tabletop@L1`` = every task of level 1,
-``tabletop`` = every level), runs ``episodes`` seeded episodes of each, and writes into ``out``:
+``tabletop`` = every level; several names separated by commas), runs ``episodes`` seeded episodes of each, and writes into ``out``:
 
 * ``eval_info.json`` (the contract of DESIGN.md): overall, per-level and per-task success rates in
   [0, 1] with Wilson 95% intervals, diagnostics, the resolved config, versions and renderer;
@@ -154,7 +154,7 @@ def evaluate(
     config: EvalConfig, policy: Policy, *, oracle: bool = False, policy_name: str | None = None
 ) -> dict[str, Any]:
     """Run the protocol and write the outputs; returns the ``eval_info`` dict."""
-    names = expand_env_name(config.env)
+    names = [name for part in config.env.split(",") for name in expand_env_name(part.strip())]
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = [config.seed + k for k in range(config.episodes)]

@@ -1,0 +1,165 @@
+"""PointNav benchmark: render speed (1 and 2 processes, RGB and RGB-D), memory per env, oracle and
+random-policy quality. Prints a table and appends it to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/bench_nav.py                # everything, ~3-4 min on 2 cores
+    .venv/bin/python benchmarks/bench_nav.py --steps 300 --episodes 20 --no-append
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SENSOR_SETS = {"RGB": ("rgb",), "RGB-D": ("rgb", "depth")}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def steps_per_second(sensors: tuple[str, ...], steps: int, seed: int = 0) -> float:
+    """Random actions (no STOP) at 256x256; resets are excluded from the timing."""
+    from uio_agent.envs.nav.pointnav import PointNavEnv
+
+    env = PointNavEnv(sensors=sensors)
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    for _ in range(10):  # warm-up
+        env.step(int(rng.integers(1, 4)))
+    elapsed, done_steps = 0.0, 0
+    while done_steps < steps:
+        t = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(1, 4)))
+        elapsed += time.perf_counter() - t
+        done_steps += 1
+        if terminated or truncated:
+            env.reset(seed=seed + done_steps)
+    env.close()
+    return done_steps / elapsed
+
+
+def _worker(args: tuple[tuple[str, ...], int, int]) -> float:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return steps_per_second(*args)
+
+
+def memory_per_env() -> tuple[float, float]:
+    """(MB for the first env incl. GL context, MB for each further env) after a reset, RGB-D."""
+    from uio_agent.envs.nav.pointnav import PointNavEnv
+
+    base = rss_mb()
+    envs = [PointNavEnv()]
+    envs[0].reset(seed=0)
+    first = rss_mb() - base
+    mid = rss_mb()
+    for k in range(1, 4):
+        envs.append(PointNavEnv())
+        envs[-1].reset(seed=k)
+    further = (rss_mb() - mid) / 3
+    for env in envs:
+        env.close()
+    return first, further
+
+
+def policy_quality(policy: str, episodes: int, preset: str) -> dict[str, float]:
+    from uio_agent.envs.nav.pointnav import PointNavEnv
+
+    env = PointNavEnv(sensors=(), split="val", preset=preset)
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in range(episodes):
+        obs, info = env.reset(seed=seed, options={"oracle": policy == "oracle"})
+        done = False
+        while not done:
+            if policy == "oracle":
+                action = info["oracle_action"]
+            elif policy == "random":  # habitat_baselines RandomAgent: STOP once the goal sensor says in reach
+                reached = obs["pointgoal_with_gps_compass"][0] < env.config.embodiment.success_distance
+                action = 0 if reached else int(rng.integers(1, 4))
+            else:  # uniform over all four actions, STOP included
+                action = int(rng.integers(0, 4))
+            obs, _, terminated, truncated, info = env.step(action)
+            done = terminated or truncated
+        rows.append(
+            (info["success"], info["spl"], info["soft_spl"], info["distance_to_goal"], info["elapsed_steps"])
+        )
+    a = np.array(rows, dtype=np.float64)
+    return {
+        "success": a[:, 0].mean(),
+        "spl": a[:, 1].mean(),
+        "soft_spl": a[:, 2].mean(),
+        "distance_to_goal": a[:, 3].mean(),
+        "steps": a[:, 4].mean(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=1000, help="timed steps per measurement")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes for oracle / random figures")
+    parser.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+
+    load_start = os.getloadavg()[0]
+    lines = ["| measurement | value |", "|---|---|"]
+    ctx = mp.get_context("spawn")
+    for label, sensors in SENSOR_SETS.items():
+        with ctx.Pool(1) as pool:  # fresh process, like one worker
+            single = pool.map(_worker, [(sensors, args.steps, 0)])[0]
+        with ctx.Pool(2) as pool:
+            pair = pool.map(_worker, [(sensors, args.steps, 0), (sensors, args.steps, 100)])
+        lines.append(f"| {label} 256x256 steps/s, 1 process | {single:.0f} |")
+        lines.append(
+            f"| {label} 256x256 steps/s, 2 processes (each / total) | {pair[0]:.0f} + {pair[1]:.0f} = {sum(pair):.0f} |"
+        )
+        print(lines[-2], lines[-1], sep="\n", flush=True)
+    with ctx.Pool(1) as pool:
+        first, further = pool.apply(memory_per_env)
+    lines.append(f"| memory, first RGB-D env incl. GL context (MB) | {first:.0f} |")
+    lines.append(f"| memory, each further RGB-D env (MB) | {further:.0f} |")
+    for preset, policy in (
+        ("benchmark", "oracle"),
+        ("benchmark", "random"),
+        ("benchmark", "random-uniform4"),
+        ("locobot", "oracle"),
+        ("locobot", "random"),
+    ):
+        q = policy_quality(policy, args.episodes, preset)
+        lines.append(
+            f"| {preset}: {policy} policy, {args.episodes} val episodes: success / SPL / SoftSPL / "
+            f"final distance (m) / steps | {q['success']:.3f} / {q['spl']:.3f} / {q['soft_spl']:.3f} / "
+            f"{q['distance_to_goal']:.2f} / {q['steps']:.0f} |"
+        )
+        print(lines[-1], flush=True)
+
+    from uio_agent.envs.nav.render import GL_BACKEND
+
+    header = (
+        f"\n## bench_nav ({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC)\n\n"
+        f"`{' '.join([Path(sys.executable).name, *sys.argv])}` — {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"MUJOCO_GL={GL_BACKEND}, LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')}, Python {platform.python_version()}, "
+        f"load average at start/end {load_start:.1f}/{os.getloadavg()[0]:.1f} (a shared machine inflates times)\n\n"
+    )
+    text = header + "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_append:
+        with open(Path(__file__).with_name("RESULTS.md"), "a") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()

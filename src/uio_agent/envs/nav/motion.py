@@ -1,0 +1,33 @@
+"""Habitat's discrete navigation actions as pose updates (shared by the env, the oracle and datasets)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from uio_agent.envs.nav.embodiment import Embodiment
+from uio_agent.envs.nav.frames import forward_vector
+from uio_agent.envs.nav.geometry import FreeSpace
+
+STOP, MOVE_FORWARD, TURN_LEFT, TURN_RIGHT = 0, 1, 2, 3
+ACTION_NAMES = ("STOP", "MOVE_FORWARD", "TURN_LEFT", "TURN_RIGHT")
+
+
+def apply_action(
+    space: FreeSpace, body: Embodiment, position: np.ndarray, yaw: float, action: int
+) -> tuple[np.ndarray, float, bool]:
+    """``(position, yaw, collided)`` after ``action``; STOP leaves the pose unchanged.
+
+    MOVE_FORWARD translates ``forward_step`` along the agent's −z through :meth:`FreeSpace.step`;
+    TURN_LEFT / TURN_RIGHT rotate by ±``turn_angle`` about +y (habitat-sim's default controls).
+    """
+    if action == MOVE_FORWARD:
+        result = space.step(
+            position, position + body.forward_step * forward_vector(yaw), sliding=body.allow_sliding
+        )
+        return result.position, yaw, result.collided
+    if action in (TURN_LEFT, TURN_RIGHT):
+        turn = math.radians(body.turn_angle)
+        return position, math.remainder(yaw + (turn if action == TURN_LEFT else -turn), 2 * math.pi), False
+    return position, yaw, False
