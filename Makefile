@@ -1,4 +1,4 @@
-# Two entry points (see README): `make test` and, once it exists, `make quickstart`.
+# Two entry points (see README): `make test` and `make quickstart`.
 # Both create .venv when missing and install the project in editable mode with its dev extra.
 
 VENV ?= .venv
@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch>=2.5,<2.14
 PYTEST_WORKERS ?= 2
 
-.PHONY: install test lint typecheck unit
+.PHONY: install test lint typecheck unit quickstart
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,3 +29,6 @@ unit: install
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --durations=15
 
 test: lint typecheck unit
+
+quickstart: install
+	$(VENV)/bin/uio-agent quickstart
