@@ -105,6 +105,7 @@ def eval_command(args: Sequence[str]) -> int:
         workers=options["workers"],
         seed=options["seed"],
         videos=options["videos"],
+        env_kwargs=options["env_kwargs"],
     )
     info = evaluate(config, policy, oracle=oracle)
     print(format_table(info["per_task"], info["per_level"]))

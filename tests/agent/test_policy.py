@@ -97,9 +97,8 @@ def test_save_and_load_pretrained(tmp_path) -> None:
 
 
 def test_oracle_and_random_on_the_embedded_tabletop(tmp_path) -> None:
-    oracle = evaluate(
-        EvalConfig(env="tabletop@L1", out=str(tmp_path / "o"), episodes=4), OraclePolicy(), oracle=True
-    )
+    env = "tabletop/visual_manipulation@L1,tabletop/rotate@L1"
+    oracle = evaluate(EvalConfig(env=env, out=str(tmp_path / "o"), episodes=4), OraclePolicy(), oracle=True)
     assert oracle["overall"]["success_rate"] == 1.0
     assert set(oracle["per_task"]) == {"visual_manipulation@L1", "rotate@L1"}
     from uio_agent.envs.tabletop.env import action_space

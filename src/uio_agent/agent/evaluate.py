@@ -20,8 +20,8 @@ import json
 import math
 import platform
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class EvalConfig:
     workers: int = 1
     seed: int = EVAL_SEED_OFFSET
     videos: int = 0
+    #: keyword options of ``make_env`` for every environment (e.g. ``max_episode_steps``, ``preset``)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -68,7 +70,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
 
 
 def summarize(results: Iterable[EpisodeResult]) -> dict[str, Any]:
-    """``M`` of the contract: episodes, success_rate, success_ci95, and tabletop pick/place diagnostics."""
+    """``M`` of the contract: episodes, success_rate, success_ci95, tabletop pick/place diagnostics, and
+    navigation's ``spl``/``soft_spl``/``distance_to_goal`` (:func:`navigation_summary`)."""
     items = list(results)
     n = len(items)
     wins = sum(r.success for r in items)
@@ -96,12 +99,53 @@ def summarize(results: Iterable[EpisodeResult]) -> dict[str, Any]:
     ]
     if errors:
         summary["mean_place_error"] = sum(errors) / len(errors)
+    summary.update(navigation_summary(items))
     reasons: dict[str, int] = defaultdict(int)
     for r in items:
         if r.failure_reason:
             reasons[r.failure_reason.splitlines()[0][:80]] += 1
     summary["failure_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
     return summary
+
+
+def mean_interval(values: Sequence[float], z: float = 1.959964) -> tuple[float, float]:
+    """Normal-approximation 95% interval of a mean (sample standard deviation; a point for n < 2)."""
+    n = len(values)
+    if n == 0:
+        return (0.0, 0.0)
+    mean = sum(values) / n
+    if n < 2:
+        return (mean, mean)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return (mean - z * sd / math.sqrt(n), mean + z * sd / math.sqrt(n))
+
+
+def navigation_summary(items: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """``spl``, ``soft_spl``, ``distance_to_goal`` (means with 95% intervals) from each episode's last info.
+
+    Only for navigation results (some episode reports ``spl``). An episode that ended before its first
+    step (reset error, the policy could not act) counts as SPL = SoftSPL = 0 and has no distance.
+    """
+    finals = [next((i for i in reversed(r.step_infos) if "spl" in i), None) for r in items]
+    if not any(f is not None for f in finals):
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("spl", "soft_spl"):
+        values = [float(f[key]) if f is not None else 0.0 for f in finals]
+        lo, hi = mean_interval(values)
+        out[key] = sum(values) / len(values)
+        out[f"{key}_ci95"] = [max(0.0, lo), min(1.0, hi)]
+    distances = [
+        float(f["distance_to_goal"])
+        for f in finals
+        if f is not None and math.isfinite(float(f.get("distance_to_goal", math.nan)))
+    ]
+    if distances:
+        lo, hi = mean_interval(distances)
+        out["distance_to_goal"] = sum(distances) / len(distances)
+        out["distance_to_goal_ci95"] = [max(0.0, lo), hi]
+        out["distance_to_goal_episodes"] = len(distances)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -131,7 +175,12 @@ def _renderer() -> str:
 def format_table(
     per_task: Mapping[str, Mapping[str, Any]], per_level: Mapping[str, Mapping[str, Any]]
 ) -> str:
-    """Tasks as rows, levels as columns, success in percent; the last row averages tasks per level."""
+    """Tasks as rows, levels as columns, success in percent; the last row averages tasks per level.
+
+    Navigation results (with ``spl``) get one row per environment: success, SPL, SoftSPL and distance
+    to goal, each with its 95% interval."""
+    if per_task and all("spl" in m for m in per_task.values()):
+        return _navigation_table(per_task)
     levels = list(per_level)
     tasks = sorted({key.split("@")[0] for key in per_task})
     header = "| task | " + " | ".join(LEVEL_SHORT.get(lv, lv) for lv in levels) + " |"
@@ -147,6 +196,26 @@ def format_table(
         + " | ".join(f"**{100 * per_level[lv]['task_mean']:.1f}**" for lv in levels)
         + " |"
     )
+    return "\n".join(lines)
+
+
+def _navigation_table(per_task: Mapping[str, Mapping[str, Any]]) -> str:
+    def cell(m: Mapping[str, Any], key: str, ci: str, scale: float, digits: int) -> str:
+        lo, hi = m[ci]
+        return f"{scale * m[key]:.{digits}f} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
+
+    lines = [
+        "| env | episodes | success % | SPL | SoftSPL | distance to goal (m) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task, m in per_task.items():
+        distance = (
+            cell(m, "distance_to_goal", "distance_to_goal_ci95", 1.0, 2) if "distance_to_goal" in m else "–"
+        )
+        lines.append(
+            f"| {task} | {m['episodes']} | {cell(m, 'success_rate', 'success_ci95', 100.0, 1)} | "
+            f"{cell(m, 'spl', 'spl_ci95', 1.0, 3)} | {cell(m, 'soft_spl', 'soft_spl_ci95', 1.0, 3)} | {distance} |"
+        )
     return "\n".join(lines)
 
 
@@ -168,7 +237,13 @@ def evaluate(
             results = []
             record = min(video_budget, len(seeds))
             for result in run_episodes(
-                key, policy, seeds, workers=config.workers, oracle=oracle, record_frames=record
+                key,
+                policy,
+                seeds,
+                workers=config.workers,
+                oracle=oracle,
+                env_kwargs=config.env_kwargs,
+                record_frames=record,
             ):
                 results.append(result)
                 log.write(json.dumps(_episode_line(result)) + "\n")

@@ -10,7 +10,7 @@ arrays, metrics as numbers, the agent pose as lists, and the greedy follower's n
 from __future__ import annotations
 
 import importlib
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +18,7 @@ import numpy as np
 EXTRA_MEASUREMENTS = ("soft_spl", "collisions")
 
 
-def describe_space(space: Any) -> Dict[str, Any]:
+def describe_space(space: Any) -> dict[str, Any]:
     """A gym space as plain data, read by duck typing (same format as ``vima_bench_worker.describe_space``;
     duplicated because a worker file cannot import its siblings)."""
     spaces = getattr(space, "spaces", None)
@@ -50,7 +50,7 @@ def _plain(value: Any) -> Any:
     return None
 
 
-def _quaternion_xyzw(rotation: Any) -> List[float]:
+def _quaternion_xyzw(rotation: Any) -> list[float]:
     """habitat-sim's agent rotation (a numpy-quaternion with w, x, y, z, or a sequence x, y, z, w)."""
     if hasattr(rotation, "w"):
         return [float(rotation.x), float(rotation.y), float(rotation.z), float(rotation.w)]
@@ -63,7 +63,7 @@ class HabitatWorker:
     def __init__(
         self,
         config_path: str,
-        overrides: Optional[List[str]] = None,
+        overrides: list[str] | None = None,
         module: str = "habitat",
     ) -> None:
         self.habitat = importlib.import_module(module)
@@ -90,11 +90,13 @@ class HabitatWorker:
                 if name not in measurements:
                     setattr(measurements, name, getattr(structured, classes[name])())
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """Spaces, limits and versions, read once by the adapter."""
+        # habitat's ActionSpace is a Dict of argument-less EmptySpaces keyed by action name, in id order
+        actions = getattr(self.env.action_space, "spaces", None)
         return {
             "observation_space": describe_space(self.env.observation_space),
-            "action_space": describe_space(self.env.action_space),
+            "actions": [str(name) for name in actions] if isinstance(actions, dict) else [],
             "episodes": len(self.env.episodes),
             "max_episode_steps": self.max_episode_steps,
             "success_distance": self.success_distance,
@@ -103,13 +105,15 @@ class HabitatWorker:
         }
 
     def reset(
-        self, seed: Optional[int] = None, episode_index: Optional[int] = None, oracle: bool = False
-    ) -> Dict[str, Any]:
+        self, seed: int | None = None, episode_index: int | None = None, oracle: bool = False
+    ) -> dict[str, Any]:
         """Episode ``episode_index``, else ``seed mod len(episodes)``, else the iterator's next one."""
         episodes = self.env.episodes
         if seed is not None:
             self.env.seed(int(seed))
-        index = episode_index if episode_index is not None else (None if seed is None else seed % len(episodes))
+        index = (
+            episode_index if episode_index is not None else (None if seed is None else seed % len(episodes))
+        )
         if index is not None:
             if not 0 <= index < len(episodes):
                 raise ValueError(f"episode_index {index} outside the dataset's {len(episodes)} episodes")
@@ -131,11 +135,11 @@ class HabitatWorker:
         }
         return result
 
-    def step(self, action: int) -> Dict[str, Any]:
+    def step(self, action: int) -> dict[str, Any]:
         obs = self.env.step(int(action))
         return self._report(obs)
 
-    def _report(self, obs: Any) -> Dict[str, Any]:
+    def _report(self, obs: Any) -> dict[str, Any]:
         state = self.env.sim.get_agent_state()
         over = bool(self.env.episode_over)
         oracle_action = None

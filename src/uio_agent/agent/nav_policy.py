@@ -1,0 +1,259 @@
+"""UIO-2 as a PointNav policy: one action phrase per step from the goal, the current frame and a
+sliding window of history frames (``codecs/pointnav.py`` for the text format).
+
+Each frame the agent sees is embedded once (ViT + resampler, ``UIOModel.embed_history_frames``) when
+the action taken from it is known, and kept in the environment's state with its pose and action;
+later steps pass the cached embeddings as ``ModelInputs.image_history_features``, so a window of K
+frames costs one new frame embedding per step instead of K. All environments of a batch share one
+model call for the history embeddings and one for generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from uio_agent.agent.policy import GenerationSettings, Policy
+from uio_agent.codecs.grammar import ActionParseError
+from uio_agent.codecs.pointnav import NavPose, NavStep, PointNavCodec
+from uio_agent.model.batch import ModelInputs
+from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder_atomically, write_model_files
+from uio_agent.model.generate import generate
+from uio_agent.model.uio import UIOModel
+
+
+@dataclass
+class NavState:
+    """Per-environment state: the start pose and the history window with cached frame embeddings."""
+
+    start_info: dict[str, Any]
+    #: history entries (pose and action; ``frame`` is None: the embedding is in ``features``)
+    history: list[NavStep] = field(default_factory=list)
+    #: one [latents, d] embedding per history entry (on the policy's device)
+    features: list[Tensor] = field(default_factory=list)
+    plans_made: int = 0
+    steps_taken: int = 0
+    frames_embedded: int = 0
+    last_text: str = ""
+    stop_reason: str | None = None
+
+
+class UIONavPolicy(Policy):
+    """UIO-2 acting step by step in PointNav environments (embedded ``pointnav`` or ``habitat``)."""
+
+    def __init__(
+        self,
+        model: UIOModel,
+        codec: PointNavCodec,
+        *,
+        generation: GenerationSettings | None = None,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.codec = codec
+        self.generation = generation or GenerationSettings()
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.banned = torch.from_numpy(~codec.tokenizer.generable_mask()).to(self.device)
+        max_frames = model.config.image_history.max_frames
+        if codec.config.history_frames > max_frames:
+            raise ValueError(
+                f"codec history_frames={codec.config.history_frames} exceeds the model's "
+                f"image_history.max_frames={max_frames}"
+            )
+
+    # ------------------------------------------------------------------ checkpoints
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike[str], **kwargs: Any) -> UIONavPolicy:
+        """Load a checkpoint folder whose ``codec.json`` has family ``pointnav`` (layout: DESIGN.md)."""
+        root = Path(folder)
+        config = json.loads((root / "config.json").read_text()) if (root / "config.json").is_file() else {}
+        try:
+            codec = PointNavCodec.load(root, tokenizer_sha256=config.get("tokenizer_sha256"))
+        except (FileNotFoundError, ValueError) as err:
+            raise CheckpointError(str(err)) from err
+        return cls(load_model(root), codec, **kwargs)
+
+    def save_pretrained(self, folder: str | os.PathLike[str]) -> None:
+        """Write the checkpoint folder atomically."""
+
+        def write(tmp: Path) -> None:
+            write_model_files(self.model, tmp, extra_config={"tokenizer_sha256": self.codec.tokenizer.sha256})
+            self.codec.save(tmp)
+
+        write_folder_atomically(Path(folder), write)
+
+    # ------------------------------------------------------------------ acting
+    def initial_state(self, info: Mapping[str, Any]) -> NavState:
+        """The start pose is kept: history poses are relative to it."""
+        return NavState(start_info={k: info[k] for k in ("agent_position", "agent_rotation") if k in info})
+
+    def _history_features(self, states: Sequence[NavState]) -> tuple[Tensor | None, Tensor | None]:
+        """Cached windows stacked to [B, F, latents, d] with a [B, F] frame mask (None: no history yet)."""
+        frames = max(len(s.features) for s in states)
+        if frames == 0:
+            return None, None
+        cfg = self.model.config
+        first = next(f for s in states for f in s.features)
+        features = first.new_zeros(len(states), frames, cfg.image_history.latents_size, cfg.emb_dim)
+        mask = torch.zeros(len(states), frames, dtype=torch.int32, device=first.device)
+        for row, state in enumerate(states):
+            if state.features:
+                features[row, : len(state.features)] = torch.stack(state.features)
+                mask[row, : len(state.features)] = 1
+        return features, mask
+
+    @torch.no_grad()
+    def embed_frames(self, frames: Sequence[np.ndarray]) -> Tensor:
+        """[N, latents, d] history embeddings of N frames (H, W, 3), in one model call."""
+        patches = self.codec.history_frame_patches(frames)
+        embedded = self.model.embed_history_frames(
+            patches.patches[:, 0].to(self.device),
+            patches.mask[:, 0].to(self.device),
+            patches.pos_ids[:, 0].to(self.device),
+        )
+        return embedded
+
+    @torch.no_grad()
+    def act_batch(
+        self,
+        obs: Sequence[Mapping[str, Any]],
+        infos: Sequence[Mapping[str, Any]],
+        states: Sequence[NavState],
+    ) -> tuple[list[Any], list[NavState]]:
+        """Discrete action ids (``None`` where the episode must end: see ``state.stop_reason``)."""
+        states = list(states)
+        actions: list[Any] = [None] * len(states)
+        rows: list[int] = []
+        texts: list[str] = []
+        poses: list[NavPose] = []
+        frames: list[np.ndarray] = []
+        for i, state in enumerate(states):
+            if state.stop_reason is not None:
+                continue
+            try:
+                pose = NavPose.from_info(state.start_info, infos[i])
+                text = self.codec.prompt_text(obs[i]["pointgoal_with_gps_compass"], state.history)
+                frame = np.asarray(obs[i]["rgb"])
+            except (KeyError, ValueError) as err:
+                state.stop_reason = (
+                    f"cannot encode the observation (needs rgb, the point goal and the pose): {err}"
+                )
+                continue
+            rows.append(i)
+            poses.append(pose)
+            texts.append(text)
+            frames.append(frame)
+        if not rows:
+            return actions, states
+        generated = self._generate(frames, texts, [states[i] for i in rows])
+        acting: list[tuple[int, NavPose, np.ndarray]] = []
+        for i, pose, text, frame in zip(rows, poses, generated, frames, strict=True):
+            state = states[i]
+            state.plans_made += 1
+            state.last_text = text
+            try:
+                actions[i] = self.codec.decode(text)
+            except ActionParseError as err:
+                state.stop_reason = f"unparsable action: {err}"
+                continue
+            state.steps_taken += 1
+            acting.append((i, pose, frame))
+        if acting and self.codec.config.history_frames > 0:
+            embedded = self.embed_frames([frame for _, _, frame in acting])
+            for row, (i, pose, _) in enumerate(acting):
+                self._remember(states[i], NavStep(pose, int(actions[i])), embedded[row])
+        return actions, states
+
+    def model_inputs(
+        self, frames: Sequence[np.ndarray], texts: Sequence[str], states: Sequence[NavState]
+    ) -> ModelInputs:
+        """The batch for current ``frames`` and prompt ``texts``, history as the states' cached embeddings."""
+        image = self.codec.image_input(frames)
+        text = ModelInputs.collate(
+            [ModelInputs(torch.tensor([self.codec.tokenizer.encode(t)], dtype=torch.long)) for t in texts]
+        )
+        features, frame_mask = self._history_features(states)
+        return ModelInputs(
+            text_tokens=text.text_tokens,
+            text_mask=text.text_mask,
+            image_patches=image.patches,
+            image_mask=image.mask,
+            image_pos_ids=image.pos_ids,
+            image_history_features=features,
+            image_history_frame_mask=frame_mask,
+        )
+
+    def _generate(
+        self, frames: Sequence[np.ndarray], texts: Sequence[str], states: Sequence[NavState]
+    ) -> list[str]:
+        """One (constrained) generation for every row."""
+        settings = self.generation
+        result = generate(
+            self.model,
+            self.model_inputs(frames, texts, states).to(self.device),
+            max_new_tokens=self.codec.max_output_tokens(),
+            method=settings.method,
+            num_beams=settings.num_beams,
+            top_p=settings.top_p,
+            temperature=settings.temperature,
+            allowed_tokens=self.codec.grammar().allowed_tokens() if settings.constrained else None,
+            banned_tokens=self.banned,
+            generator=self.generator,
+        )
+        return [self.codec.tokenizer.decode(ids, stop_at_eos=True) for ids in result.tokens.tolist()]
+
+    def _remember(self, state: NavState, step: NavStep, feature: Tensor) -> None:
+        """Append one entry to the window and drop what falls out of it."""
+        window = self.codec.config.history_frames
+        state.history.append(step)
+        state.features.append(feature)
+        state.frames_embedded += 1
+        del state.history[:-window], state.features[:-window]
+
+
+@dataclass
+class WalkState:
+    rng: np.random.Generator
+    steps_taken: int = 0
+    stop_reason: str | None = None
+
+
+class RandomWalkPolicy(Policy):
+    """A PointNav random walk that never calls STOP: MOVE_FORWARD with ``forward`` probability, else a turn.
+
+    Episodes run to the step budget, which is what next-frame / next-action data want (UIO-2's random
+    trajectories); a uniform policy over the four actions STOPs after about four steps.
+    Reproducible per (policy seed, episode seed), like :class:`RandomPolicy`.
+    """
+
+    def __init__(self, seed: int = 0, forward: float = 0.5) -> None:
+        if not 0.0 <= forward <= 1.0:
+            raise ValueError(f"forward must be a probability in [0, 1], got {forward}")
+        self.seed = seed
+        self.probabilities = np.array([0.0, forward, (1 - forward) / 2, (1 - forward) / 2])
+
+    def initial_state(self, info: Mapping[str, Any]) -> WalkState:
+        episode_seed = int(info.get("episode_seed", info.get("seed", 0)) or 0)
+        return WalkState(np.random.default_rng([self.seed, episode_seed]))
+
+    def act_batch(
+        self,
+        obs: Sequence[Mapping[str, Any]],
+        infos: Sequence[Mapping[str, Any]],
+        states: Sequence[WalkState],
+    ) -> tuple[list[Any], list[WalkState]]:
+        actions: list[Any] = []
+        for state in states:
+            actions.append(int(state.rng.choice(4, p=self.probabilities)))
+            state.steps_taken += 1
+        return actions, list(states)
