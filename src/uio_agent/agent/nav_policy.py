@@ -10,22 +10,18 @@ model call for the history embeddings and one for generation.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from uio_agent.agent.policy import GenerationSettings, Policy
+from uio_agent.agent.policy import CheckpointPolicy, GenerationSettings, Policy
 from uio_agent.codecs.grammar import ActionParseError
 from uio_agent.codecs.pointnav import NavPose, NavStep, PointNavCodec
 from uio_agent.model.batch import ModelInputs
-from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder_atomically, write_model_files
 from uio_agent.model.generate import generate
 from uio_agent.model.uio import UIOModel
 
@@ -46,8 +42,10 @@ class NavState:
     stop_reason: str | None = None
 
 
-class UIONavPolicy(Policy):
+class UIONavPolicy(CheckpointPolicy):
     """UIO-2 acting step by step in PointNav environments (embedded ``pointnav`` or ``habitat``)."""
+
+    codec_class = PointNavCodec
 
     def __init__(
         self,
@@ -58,39 +56,13 @@ class UIONavPolicy(Policy):
         device: str | torch.device = "cpu",
         seed: int = 0,
     ) -> None:
-        self.model = model.to(device).eval()
-        self.codec = codec
-        self.generation = generation or GenerationSettings()
-        self.device = torch.device(device)
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.banned = torch.from_numpy(~codec.tokenizer.generable_mask()).to(self.device)
+        super().__init__(model, codec, generation=generation, device=device, seed=seed)
         max_frames = model.config.image_history.max_frames
         if codec.config.history_frames > max_frames:
             raise ValueError(
                 f"codec history_frames={codec.config.history_frames} exceeds the model's "
                 f"image_history.max_frames={max_frames}"
             )
-
-    # ------------------------------------------------------------------ checkpoints
-    @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike[str], **kwargs: Any) -> UIONavPolicy:
-        """Load a checkpoint folder whose ``codec.json`` has family ``pointnav`` (layout: DESIGN.md)."""
-        root = Path(folder)
-        config = json.loads((root / "config.json").read_text()) if (root / "config.json").is_file() else {}
-        try:
-            codec = PointNavCodec.load(root, tokenizer_sha256=config.get("tokenizer_sha256"))
-        except (FileNotFoundError, ValueError) as err:
-            raise CheckpointError(str(err)) from err
-        return cls(load_model(root), codec, **kwargs)
-
-    def save_pretrained(self, folder: str | os.PathLike[str]) -> None:
-        """Write the checkpoint folder atomically."""
-
-        def write(tmp: Path) -> None:
-            write_model_files(self.model, tmp, extra_config={"tokenizer_sha256": self.codec.tokenizer.sha256})
-            self.codec.save(tmp)
-
-        write_folder_atomically(Path(folder), write)
 
     # ------------------------------------------------------------------ acting
     def initial_state(self, info: Mapping[str, Any]) -> NavState:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import gymnasium as gym
 import numpy as np
@@ -82,8 +82,57 @@ class GenerationSettings:
     constrained: bool = True
 
 
-class UIOPolicy(Policy):
+class CheckpointPolicy(Policy):
+    """A policy made of a UIO-2 model and a codec, stored as a checkpoint folder (DESIGN.md)."""
+
+    model: UIOModel
+    codec: Any
+    #: the codec family this policy reads (its ``load(folder, tokenizer_sha256)`` classmethod)
+    codec_class: ClassVar[Any]
+
+    def __init__(
+        self,
+        model: UIOModel,
+        codec: Any,
+        *,
+        generation: GenerationSettings | None = None,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.codec = codec
+        self.generation = generation or GenerationSettings()
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        # ids the tokenizer never produces (reserved, unassigned, PAD/BOS, UNK) are never generated
+        self.banned = torch.from_numpy(~codec.tokenizer.generable_mask()).to(self.device)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike[str], **kwargs: Any) -> Self:
+        """Load a checkpoint folder (``model.safetensors``, ``config.json``, ``tokenizer.model``,
+        ``codec.json``, ``preprocess.json``)."""
+        root = Path(folder)
+        config = json.loads((root / "config.json").read_text()) if (root / "config.json").is_file() else {}
+        try:
+            codec = cls.codec_class.load(root, tokenizer_sha256=config.get("tokenizer_sha256"))
+        except (FileNotFoundError, ValueError) as err:
+            raise CheckpointError(str(err)) from err
+        return cls(load_model(root), codec, **kwargs)
+
+    def save_pretrained(self, folder: str | os.PathLike[str]) -> None:
+        """Write the checkpoint folder atomically."""
+
+        def write(tmp: Path) -> None:
+            write_model_files(self.model, tmp, extra_config={"tokenizer_sha256": self.codec.tokenizer.sha256})
+            self.codec.save(tmp)
+
+        write_folder_atomically(Path(folder), write)
+
+
+class UIOPolicy(CheckpointPolicy):
     """UIO-2 as a VIMA policy: an open-loop plan from the observation, re-planned when it runs out."""
+
+    codec_class = VimaCodec
 
     def __init__(
         self,
@@ -97,35 +146,8 @@ class UIOPolicy(Policy):
     ) -> None:
         if replan not in REPLAN_MODES:
             raise ValueError(f"replan must be one of {REPLAN_MODES}, got {replan!r}")
-        self.model = model.to(device).eval()
-        self.codec = codec
+        super().__init__(model, codec, generation=generation, device=device, seed=seed)
         self.replan = replan
-        self.generation = generation or GenerationSettings()
-        self.device = torch.device(device)
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.banned = torch.from_numpy(~codec.tokenizer.generable_mask()).to(self.device)
-
-    # ------------------------------------------------------------------ checkpoints
-    @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike[str], **kwargs: Any) -> UIOPolicy:
-        """Load a checkpoint folder (``model.safetensors``, ``config.json``, ``tokenizer.model``,
-        ``codec.json``, ``preprocess.json``; see DESIGN.md)."""
-        root = Path(folder)
-        config = json.loads((root / "config.json").read_text()) if (root / "config.json").is_file() else {}
-        try:
-            codec = VimaCodec.load(root, tokenizer_sha256=config.get("tokenizer_sha256"))
-        except (FileNotFoundError, ValueError) as err:
-            raise CheckpointError(str(err)) from err
-        return cls(load_model(root), codec, **kwargs)
-
-    def save_pretrained(self, folder: str | os.PathLike[str]) -> None:
-        """Write the checkpoint folder atomically."""
-
-        def write(tmp: Path) -> None:
-            write_model_files(self.model, tmp, extra_config={"tokenizer_sha256": self.codec.tokenizer.sha256})
-            self.codec.save(tmp)
-
-        write_folder_atomically(Path(folder), write)
 
     # ------------------------------------------------------------------ acting
     def initial_state(self, info: Mapping[str, Any]) -> PlanState:

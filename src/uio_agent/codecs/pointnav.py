@@ -32,7 +32,6 @@ decoded to the Discrete(4) id; :meth:`PointNavCodec.grammar` admits exactly thes
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from uio_agent.codecs.files import read_codec_files, save_codec_files
 from uio_agent.codecs.grammar import ActionParseError, TokenGrammar
 from uio_agent.codecs.prompts import NEXT_ACTION_PHRASES, POINTNAV_DESC
 from uio_agent.envs.nav.frames import quaternion_to_yaw
@@ -186,27 +186,13 @@ class PointNavCodec:
 
     # ------------------------------------------------------------------ files
     def save(self, folder: Path) -> None:
-        """``tokenizer.model``, ``codec.json`` and ``preprocess.json`` of a checkpoint folder."""
-        self.tokenizer.save(folder / "tokenizer.model")
-        (folder / "codec.json").write_text(json.dumps(self.config.to_dict(), indent=1))
-        (folder / "preprocess.json").write_text(json.dumps(self.preprocessor.config.to_dict(), indent=1))
+        """The codec files of a checkpoint folder (see :mod:`uio_agent.codecs.files`)."""
+        save_codec_files(folder, self.tokenizer, self.config.to_dict(), self.preprocessor.config)
 
     @classmethod
     def load(cls, folder: Path, tokenizer_sha256: str | None = None) -> PointNavCodec:
-        """Inverse of :meth:`save`; a missing or mismatched file is an error naming it."""
-        for name in ("tokenizer.model", "codec.json", "preprocess.json"):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder / name} not found: a checkpoint folder holds {name}")
-        data = json.loads((folder / "codec.json").read_text())
-        if data.get("family") != cls.family:
-            raise ValueError(
-                f"{folder / 'codec.json'}: codec family {data.get('family')!r} is not {cls.family!r}"
-            )
-        return cls(
-            Tokenizer.from_file(folder / "tokenizer.model", expected_sha256=tokenizer_sha256),
-            PreprocessConfig.from_dict(json.loads((folder / "preprocess.json").read_text())),
-            PointNavCodecConfig.from_dict(data),
-        )
+        tokenizer, preprocess, data = read_codec_files(folder, cls.family, tokenizer_sha256)
+        return cls(tokenizer, preprocess, PointNavCodecConfig.from_dict(data))
 
     # ------------------------------------------------------------------ inputs
     def window(self, history: Sequence[NavStep] | None) -> list[NavStep]:

@@ -23,7 +23,6 @@ default; ``rotation="official_literal"`` decodes exactly as the official de-norm
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 import re
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from uio_agent.codecs.files import read_codec_files, save_codec_files
 from uio_agent.codecs.grammar import ActionParseError, TokenGrammar
 from uio_agent.codecs.prompts import vima_instructions
 from uio_agent.model.batch import ModelInputs
@@ -145,27 +145,13 @@ class VimaCodec:
 
     # ------------------------------------------------------------------ files
     def save(self, folder: Path) -> None:
-        """``tokenizer.model``, ``codec.json`` and ``preprocess.json`` of a checkpoint folder."""
-        self.tokenizer.save(folder / "tokenizer.model")
-        (folder / "codec.json").write_text(json.dumps(self.config.to_dict(), indent=1))
-        (folder / "preprocess.json").write_text(json.dumps(self.preprocessor.config.to_dict(), indent=1))
+        """The codec files of a checkpoint folder (see :mod:`uio_agent.codecs.files`)."""
+        save_codec_files(folder, self.tokenizer, self.config.to_dict(), self.preprocessor.config)
 
     @classmethod
     def load(cls, folder: Path, tokenizer_sha256: str | None = None) -> VimaCodec:
-        """Inverse of :meth:`save`; a missing or mismatched file is a ``ValueError`` naming it."""
-        for name in ("tokenizer.model", "codec.json", "preprocess.json"):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder / name} not found: a checkpoint folder holds {name}")
-        data = json.loads((folder / "codec.json").read_text())
-        if data.get("family") != cls.family:
-            raise ValueError(
-                f"{folder / 'codec.json'}: codec family {data.get('family')!r} is not {cls.family!r}"
-            )
-        return cls(
-            Tokenizer.from_file(folder / "tokenizer.model", expected_sha256=tokenizer_sha256),
-            PreprocessConfig.from_dict(json.loads((folder / "preprocess.json").read_text())),
-            VimaCodecConfig.from_dict(data),
-        )
+        tokenizer, preprocess, data = read_codec_files(folder, cls.family, tokenizer_sha256)
+        return cls(tokenizer, preprocess, VimaCodecConfig.from_dict(data))
 
     # ------------------------------------------------------------------ inputs
     def prompt_text(self, prompt: str, instruction: str | None = None) -> tuple[str, list[str]]:
