@@ -11,6 +11,7 @@ why (an unparsable plan, a prompt the codec cannot encode, a plan used up under 
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -45,16 +46,18 @@ class PlanState:
     stop_reason: str | None = None
 
 
-class Policy:
+class Policy(abc.ABC):
     """Base class: the single-environment conveniences on top of ``initial_state``/``act_batch``."""
 
+    @abc.abstractmethod
     def initial_state(self, info: Mapping[str, Any]) -> Any:
-        raise NotImplementedError
+        """A fresh per-environment state for an episode that starts with ``info``."""
 
+    @abc.abstractmethod
     def act_batch(
         self, obs: Sequence[Mapping[str, Any]], infos: Sequence[Mapping[str, Any]], states: Sequence[Any]
     ) -> tuple[list[Action | None], list[Any]]:
-        raise NotImplementedError
+        """One action (or None: cannot act) per environment, and the updated states."""
 
     def reset(self, info: Mapping[str, Any]) -> None:
         self._state = self.initial_state(info)
