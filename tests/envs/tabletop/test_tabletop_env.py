@@ -62,7 +62,12 @@ def rot():
 
 
 def test_module_tables_use_vimas_names():
-    assert ALL_TASKS == ["instruction_following/visual_manipulation", "instruction_following/rotate"]
+    assert len(ALL_TASKS) == 17
+    assert ALL_TASKS[:3] == [
+        "instruction_following/visual_manipulation",
+        "instruction_following/scene_understanding",
+        "instruction_following/rotate",
+    ]
     assert ALL_PARTITIONS == [
         "placement_generalization",
         "combinatorial_generalization",
@@ -228,7 +233,9 @@ def test_names_and_gym_ids():
     with pytest.raises(ValueError, match="whole level"):
         make_env("tabletop@L1")
     with pytest.raises(ValueError, match="unknown tabletop task"):
-        make_env("tabletop/sweep_without_touching@L4")
+        make_env("tabletop/stack_pyramid@L1")
+    with pytest.raises(ValueError, match="not part of level"):
+        make_env("tabletop/sweep_without_touching@L1")
     env = gym.make("uio_agent/tabletop-visual_manipulation-L2-v0")
     env.reset(seed=1)
     info = env.unwrapped.meta_info["obj_id_to_info"]

@@ -121,6 +121,10 @@ OBJECTS: dict[str, ObjectSpec] = {
         ObjectSpec("round", _kit(1.6), None, PROFILE_CIRCLE_LIKE),
         ObjectSpec("star", SizeRange(_kit(1.6).low, _kit(1.8).low), 2 * _PI / 5),
         ObjectSpec("pan", _fixed(0.16, 0.24, 0.03), 0, PROFILE_CIRCLE_LIKE, fixed=True),
+        # The sweep tasks' objects: small swept blocks, the U-shaped target zone, the constraint line.
+        ObjectSpec("small block", _fixed(0.03, 0.03, 0.03), None),
+        ObjectSpec("three-sided rectangle", _fixed(0.2, 0.2, 0.0), None, fixed=True),
+        ObjectSpec("line", _fixed(0.25, 0.04, 0.001), None, fixed=True),
     ]
 }
 
@@ -128,6 +132,8 @@ OBJECTS: dict[str, ObjectSpec] = {
 ASYMMETRIC_OBJECTS = [
     name for name, s in OBJECTS.items() if s.symmetry is not None and math.isclose(s.symmetry, 2 * _PI)
 ]
+#: Drawn but never colliding (VIMA's URDFs have no collision shape): the sweep zone and line.
+VISUAL_ONLY = ("three-sided rectangle", "line")
 
 
 @dataclass(frozen=True)

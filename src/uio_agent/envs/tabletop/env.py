@@ -19,10 +19,12 @@ import numpy as np
 
 from uio_agent.envs.tabletop.oracle import Oracle, PickPoint
 from uio_agent.envs.tabletop.scene import BOUNDS, IMAGE_SIZE
-from uio_agent.envs.tabletop.tasks.base import Outcome, Task
+from uio_agent.envs.tabletop.tasks.base import Outcome, SamplingError, Task
 from uio_agent.envs.tabletop.world import ID_ARM, ID_EE_BASE, ID_EE_HEAD, World, yaw_from_quat_xyzw
 
 VIEWS = ("front", "top")
+#: Layouts drawn before a reset gives up (VIMA's evaluation also retries 10 times).
+RESET_ATTEMPTS = 10
 ACTION_SHAPES = {
     "pose0_position": (2,),
     "pose0_rotation": (4,),
@@ -97,7 +99,9 @@ class TabletopEnv(gym.Env):
         }
         #: The official evaluation's TimeLimit, read once at construction as it does.
         self.max_episode_steps = task.oracle_max_steps + 2 if max_episode_steps is None else max_episode_steps
-        self.world = World(task.pool(), hide_arm=hide_arm_rgb)
+        self.world = World(task.pool(), hide_arm=hide_arm_rgb, end_effector=task.end_effector)
+        if task.end_effector == "spatula":
+            self.world.physics_hook = lambda: task.check_constraint(self)
         self.prompt: str | None = None
         self.prompt_assets: dict[str, Any] | None = None
         self.meta_info: dict[str, Any] = {}
@@ -133,8 +137,8 @@ class TabletopEnv(gym.Env):
         return self.prompt, self.prompt_assets
 
     def oracle(self, pick_point: PickPoint | None = None) -> Oracle:
-        """Same as ``env.task.oracle(env)``, with an optional pick-point rule."""
-        return Oracle(self, pick_point)
+        """Same as ``env.task.oracle(env)``, with an optional pick-point rule (suction tasks)."""
+        return self.task.oracle(self, pick_point)
 
     # ------------------------------------------------------------------ Gymnasium API
 
@@ -149,8 +153,16 @@ class TabletopEnv(gym.Env):
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; supported: 'oracle'")
         self._oracle_mode = bool(options.get("oracle", False))
-        self.world.clear()
-        self.task.reset(self)
+        for attempt in range(RESET_ATTEMPTS):
+            self.world.clear()
+            try:
+                self.task.reset(self)
+                break
+            except SamplingError:
+                # VIMA's evaluation retries a failed reset with seed + 1; we draw again from the
+                # same seed's stream (deterministic), up to RESET_ATTEMPTS layouts.
+                if attempt == RESET_ATTEMPTS - 1:
+                    raise
         self.prompt, self.prompt_assets = self.task.generate_prompt(self)
         self._elapsed = 0
         self.meta_info = self._meta_info()
@@ -162,9 +174,13 @@ class TabletopEnv(gym.Env):
 
     def step(self, action: Mapping[str, Any]) -> tuple[dict, float, bool, bool, dict]:
         act, clipped = self._validate(action)
-        yaw0 = yaw_from_quat_xyzw(act["pose0_rotation"])
-        yaw1 = yaw_from_quat_xyzw(act["pose1_rotation"])
-        picked = self.world.pick_place(act["pose0_position"], yaw0, act["pose1_position"], yaw1)
+        picked = None
+        if self.task.end_effector == "spatula":  # VIMA's push ignores the rotations
+            self.world.push(act["pose0_position"], act["pose1_position"])
+        else:
+            yaw0 = yaw_from_quat_xyzw(act["pose0_rotation"])
+            yaw1 = yaw_from_quat_xyzw(act["pose1_rotation"])
+            picked = self.world.pick_place(act["pose0_position"], yaw0, act["pose1_position"], yaw1)
         self.world.settle()
         self.task.update_goals(self, skip_oracle=not self._oracle_mode)
         self._outcome = self.task.check_success(self)
@@ -220,7 +236,7 @@ class TabletopEnv(gym.Env):
             obs["rgb"] = {v: views[v][0] for v in VIEWS}
         if "segm" in self.modalities:
             obs["segm"] = {v: views[v][1] for v in VIEWS}
-        obs["ee"] = 0  # suction
+        obs["ee"] = 0 if self.task.end_effector == "suction" else 1
         return obs
 
     def _info(self, action_clipped: bool, pick: int | None) -> dict[str, Any]:
@@ -255,14 +271,16 @@ class TabletopEnv(gym.Env):
         }
         return copy.deepcopy(
             {
-                "end_effector_type": "suction",
+                "end_effector_type": self.task.end_effector,
                 "n_objects": len(self.world.objects),
                 "difficulty": "easy",
                 "views": list(VIEWS),
                 "modalities": list(self.modalities),
                 "seed": self.task.seed,
                 "action_bounds": {"low": BOUNDS[:2, 0].tolist(), "high": BOUNDS[:2, 1].tolist()},
-                "robot_components": [ID_ARM, ID_EE_BASE, ID_EE_HEAD],
+                "robot_components": [ID_ARM, ID_EE_BASE, ID_EE_HEAD]
+                if self.task.end_effector == "suction"
+                else [ID_ARM, ID_EE_BASE],
                 "obj_id_to_info": obj_info,
             }
         )

@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from uio_agent.envs.tabletop.arm import arm_xml
-from uio_agent.envs.tabletop.catalog import OBJECTS, TEXTURES
+from uio_agent.envs.tabletop.catalog import OBJECTS, TEXTURES, VISUAL_ONLY
 from uio_agent.envs.tabletop.shapes import BoxPart, Geometry, Mesh, build_geometry
 from uio_agent.envs.tabletop.textures import TEXTURE_SIZE, texture_image
 
@@ -36,6 +36,11 @@ ORACLE_SHAPE = (320, 160)
 IMAGE_SIZE = (128, 256)
 #: Number of size variants compiled for objects whose VIMA size is sampled from a range.
 SIZE_VARIANTS = 3
+#: Masses (kg) other than VIMA's 0.1: block 0.01 (VIMA's). The small swept block is 0.01 instead of
+#: VIMA's 0.001 (a stiffer contact ratio against the spatula; pushes are what matters, not its weight).
+MASSES = {"block": 0.01, "small block": 0.01}
+#: The spatula blade (half sizes, m): 5 mm thick along the push, 5 cm wide, 6 cm tall (VIMA's blade).
+BLADE_HALF = (0.0025, 0.025, 0.03)
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ def _slot_xml(i: int, slot: Slot) -> tuple[str, str]:
     """(assets, body) XML for slot ``i``, parked at its park position."""
     g = slot.geometry
     fixed = slot.spec.fixed
+    visual_only = slot.spec.name in VISUAL_ONLY
     assets = []
     geoms = []
     vis = f'group="{GROUP_PARKED}" contype="0" conaffinity="0" material="mat_red"'
@@ -143,10 +149,12 @@ def _slot_xml(i: int, slot: Slot) -> tuple[str, str]:
     for k, piece in enumerate(g.hull_pieces):
         assets.append(_mesh_xml(f"s{i}_c{k}", piece, False))
         geoms.append(f'<geom name="s{i}_c{k}" type="mesh" mesh="s{i}_c{k}" {col}/>')
-    for k, b in enumerate(g.boxes):
+    if slot.spec.name == "small block":  # VIMA's small.urdf: friction 0.5 (pybullet's product with 1.0)
+        col = col.replace('friction="1 0.005 0.0001"', 'friction="0.5 0.005 0.0001" priority="1"')
+    for k, b in enumerate(g.boxes if not visual_only else []):
         geoms.append(_box_xml(f"s{i}_b{k}", b, col))
     hx, hy, hz = g.half_extents
-    mass = 0.01 if slot.spec.name == "block" else 0.1
+    mass = MASSES.get(slot.spec.name, 0.1)
     # VIMA's kitting URDF scales inertia by 3; a box of the bounding size with that factor.
     inertia = 3.0 * mass / 3.0 * np.array([hy**2 + hz**2, hx**2 + hz**2, hx**2 + hy**2])
     inertial = "" if fixed else f'<inertial pos="0 0 0" mass="{mass}" diaginertia="{_fmt(inertia)}"/>'
@@ -156,7 +164,18 @@ def _slot_xml(i: int, slot: Slot) -> tuple[str, str]:
     return "\n".join(assets), body
 
 
-def scene_xml(slots: list[Slot]) -> str:
+def _spatula_xml() -> str:
+    bx, by, bz = BLADE_HALF
+    return f"""
+    <body name="spatula" mocap="true" pos="0.487 0.109 0.6">
+      <geom name="spatula_base" type="cylinder" size="0.038 0.005" pos="0 0 0.1" group="{GROUP_ARM}"
+            contype="0" conaffinity="0" rgba="0.3 0.3 0.3 1"/>
+      <geom name="spatula_blade" type="box" size="{bx} {by} {bz}" pos="0 0 {bz}" group="{GROUP_ARM}"
+            contype="1" conaffinity="1" friction="0.5 0.005 0.0001" rgba="0.15 0.15 0.15 1"/>
+    </body>"""
+
+
+def scene_xml(slots: list[Slot], spatula: bool = False) -> str:
     slot_assets, slot_bodies, welds = [], [], []
     for i, slot in enumerate(slots):
         a, b = _slot_xml(i, slot)
@@ -206,6 +225,7 @@ def scene_xml(slots: list[Slot]) -> str:
       <geom name="suction_head" type="cylinder" size="0.01 0.035" pos="0 0 0.035" group="{GROUP_ARM}"
             contype="0" conaffinity="0" rgba="0.15 0.15 0.15 1"/>
     </body>
+    {_spatula_xml() if spatula else ""}
     {"".join(slot_bodies)}
   </worldbody>
   <equality>{"".join(welds)}</equality>
@@ -223,6 +243,13 @@ class Scene:
     def free_slots(self, name: str, size: tuple[float, float, float]) -> list[int]:
         return [i for i, s in enumerate(self.slots) if s.spec.name == name and s.spec.size == size]
 
+    def nearest_size(self, name: str, size: np.ndarray) -> tuple[float, float, float]:
+        """The compiled size of ``name`` closest to ``size`` (sizes are snapped to compiled variants)."""
+        sizes = sorted({s.spec.size for s in self.slots if s.spec.name == name})
+        if not sizes:
+            raise RuntimeError(f"no slot for {name!r}: the task's pool does not hold it")
+        return sizes[int(np.argmin([np.linalg.norm(np.asarray(v) - size) for v in sizes]))]
+
 
 def _fill_textures(model: mujoco.MjModel) -> None:
     for name, spec in TEXTURES.items():
@@ -238,22 +265,30 @@ def _fill_textures(model: mujoco.MjModel) -> None:
 
 
 @cache
-def _compiled(specs: tuple[tuple[str, tuple[float, float, float], int], ...]) -> tuple[str, list[Slot]]:
+def _compiled(
+    specs: tuple[tuple[str, tuple[float, float, float], int], ...], spatula: bool
+) -> tuple[str, list[Slot]]:
     slots = [Slot(SlotSpec(n, s, c), build_geometry(n, s)) for n, s, c in specs]
     for i, slot in enumerate(slots):
         slot.park_position = np.array([5.0 + 0.4 * (i % 10), 5.0 + 0.4 * (i // 10), 1.0])
-    return scene_xml(slots), slots
+    return scene_xml(slots, spatula), slots
 
 
-def build_scene(objects: dict[str, int]) -> Scene:
-    """Compile the model holding ``copies`` of every size variant of each object in ``objects``."""
-    specs = tuple(
-        (name, size, c)
-        for name in sorted(objects)
-        for size in size_variants(name)
-        for c in range(objects[name])
-    )
-    xml, proto = _compiled(specs)
+#: A pool key: an object name (its catalogue size variants) or (name, exact size) for task-scaled sizes.
+PoolKey = str | tuple[str, tuple[float, float, float]]
+
+
+def build_scene(objects: dict[PoolKey, int], spatula: bool = False) -> Scene:
+    """Compile the model holding ``copies`` of every size variant of each object in ``objects``
+    (a ``(name, size)`` key compiles that size only), plus the spatula for push tasks."""
+    sized: dict[tuple[str, tuple[float, float, float]], int] = {}
+    for key, copies in objects.items():
+        keys = [(key, size) for size in size_variants(key)] if isinstance(key, str) else [key]
+        for k in keys:
+            k = (k[0], tuple(round(float(v), 6) for v in k[1]))  # type: ignore[assignment]
+            sized[k] = max(sized.get(k, 0), copies)
+    specs = tuple((name, size, c) for (name, size), n in sorted(sized.items()) for c in range(n))
+    xml, proto = _compiled(specs, spatula)
     model = mujoco.MjModel.from_xml_string(xml)
     _fill_textures(model)
     slots = [Slot(p.spec, p.geometry, park_position=p.park_position.copy()) for p in proto]

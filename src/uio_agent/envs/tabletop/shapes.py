@@ -341,6 +341,20 @@ def _outline(outer: float, bar: float, thick: float) -> Geometry:
     )
 
 
+def _three_sided(dim0: float, dim1: float) -> Geometry:
+    """VIMA's three-sided rectangle (a U of 4 cm bars, 1 mm thick): the closed side at local -y."""
+    t, bar = 0.0005, 0.02
+    return Geometry(
+        (dim1 / 2 + bar, dim0 / 2 + bar, t),
+        rest_z=0.0,
+        boxes=[
+            BoxPart((0, -dim0 / 2, t), (dim1 / 2, bar, t)),
+            BoxPart((dim1 / 2, 0, t), (bar, dim0 / 2, t)),
+            BoxPart((-dim1 / 2, 0, t), (bar, dim0 / 2, t)),
+        ],
+    )
+
+
 def _pallet() -> Geometry:
     # Wooden pallet 0.22 x 0.18 x 0.03: top deck of five slats on three runners.
     lx, ly, h = 0.11, 0.09, 0.03
@@ -396,6 +410,14 @@ def build_geometry(name: str, size: tuple[float, float, float]) -> Geometry:
         return _outline(0.24, 0.04, 0.001)
     if name == "pallet":
         return _pallet()
+    if name == "three-sided rectangle":
+        return _three_sided(size[0], size[1])
+    if name == "line":
+        return Geometry(
+            (size[0] / 2, size[1] / 2, 0.0005),
+            rest_z=0.0,
+            boxes=[BoxPart((0, 0, 0.0005), (size[0] / 2, size[1] / 2, 0.0005))],
+        )
     if name == "pan":
         return _pan()
     raise ValueError(f"no procedural geometry for object {name!r}")

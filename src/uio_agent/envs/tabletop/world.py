@@ -10,6 +10,7 @@ prompt image (then restoring the exact state) are the only direct pose writes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -28,16 +29,18 @@ from uio_agent.envs.tabletop.scene import (
     IMAGE_SIZE,
     ORACLE_SHAPE,
     PIX_SIZE,
+    PoolKey,
     Scene,
     Slot,
     build_scene,
-    nearest_variant,
 )
 
 #: Segmentation ids of the fixed scene, VIMA's: plane, workspace, UR5, cup base, cup head.
 ID_PLANE, ID_WORKSPACE, ID_ARM, ID_EE_BASE, ID_EE_HEAD = 0, 1, 2, 3, 4
-#: First object id with the suction cup (VIMA's bodies 0-4 are plane, workspace, UR5 and cup).
+#: First object id with the suction cup (VIMA's bodies 0-4 are plane, workspace, UR5 and cup) and
+#: with the spatula (0-3: plane, workspace, UR5, spatula).
 FIRST_OBJECT_ID = 5
+FIRST_OBJECT_ID_SPATULA = 4
 #: Segmentation value of "nothing" (pybullet's -1 as uint8).
 ID_NONE = 255
 _CV_ERODE_KERNEL_CACHE: dict[int, np.ndarray] = {}
@@ -58,6 +61,20 @@ class PrimitiveConfig:
     settle_max_steps: int = 1000  # 4 s of simulated time (VIMA: 1000 steps at 240 Hz)
     still_linear: float = 5e-3  # m/s, VIMA's "is static" threshold
     still_angular: float = 0.1  # rad/s
+
+
+@dataclass
+class PushConfig:
+    """VIMA's push: rest and operating heights, the 2 cm run-up and 5 cm stop; speeds are ours."""
+
+    rest_height: float = 0.31
+    operation_height: float = 0.005
+    run_up: float = 0.02
+    stop_short: float = 0.05
+    descend_speed: float = 0.5  # m/s
+    push_speed: float = 0.5  # m/s, constant, with a hard stop: the blocks slide on a little (~2.5 cm)
+    lift_speed: float = 1.0  # m/s
+    hook_interval: int = 5  # physics steps between constraint checks (VIMA: 50 at 240 Hz)
 
 
 @dataclass
@@ -91,8 +108,22 @@ def _smoothstep(n: int) -> np.ndarray:
 class World:
     """One compiled task model, its simulation state, and the renderer."""
 
-    def __init__(self, objects: dict[str, int], hide_arm: bool = True, config: PrimitiveConfig | None = None):
-        self.scene: Scene = build_scene(objects)
+    def __init__(
+        self,
+        objects: dict[PoolKey, int],
+        hide_arm: bool = True,
+        config: PrimitiveConfig | None = None,
+        end_effector: str = "suction",
+    ):
+        if end_effector not in ("suction", "spatula"):
+            raise ValueError(f"end_effector must be 'suction' or 'spatula', got {end_effector!r}")
+        self.end_effector = end_effector
+        self.first_object_id = FIRST_OBJECT_ID if end_effector == "suction" else FIRST_OBJECT_ID_SPATULA
+        self.scene: Scene = build_scene(objects, spatula=end_effector == "spatula")
+        self.push_config = PushConfig()
+        #: Called every ``push_config.hook_interval`` physics steps while a push or its settling runs
+        #: (VIMA's ``check_constraint`` during ``step_simulation``).
+        self.physics_hook: Callable[[], None] | None = None
         self.model = self.scene.model
         self.data = mujoco.MjData(self.model)
         self.config = config or PrimitiveConfig()
@@ -110,8 +141,16 @@ class World:
         for gid in range(m.ngeom):
             if m.geom(gid).name.startswith("ur5_"):
                 self._segm_base[gid] = ID_ARM
-        self._segm_base[m.geom("suction_base").id] = ID_EE_BASE
-        self._segm_base[m.geom("suction_head").id] = ID_EE_HEAD
+        if end_effector == "suction":
+            self._segm_base[m.geom("suction_base").id] = ID_EE_BASE
+            self._segm_base[m.geom("suction_head").id] = ID_EE_HEAD
+        else:  # VIMA's spatula is one body (id 3); the suction cup stays in the model, never drawn
+            self._segm_base[m.geom("spatula_base").id] = ID_EE_BASE
+            self._segm_base[m.geom("spatula_blade").id] = ID_EE_BASE
+            self._segm_base[m.geom("suction_base").id] = ID_NONE
+            self._segm_base[m.geom("suction_head").id] = ID_NONE
+            self._spatula = m.body("spatula").id
+            self._spatula_mocap = int(m.body_mocapid[self._spatula])
         self._segm = self._segm_base.copy()
         self._collision_groups = np.zeros(6, dtype=np.uint8)
         self._collision_groups[GROUP_COLLISION] = 1
@@ -120,6 +159,7 @@ class World:
         self.objects: dict[int, Placed] = {}
         self.arm_q = HOME_JOINTS.copy()
         self.ik_error = 0.0
+        self._hook_counter = 0
         self.clear()
 
     # ------------------------------------------------------------------ episode setup
@@ -137,6 +177,8 @@ class World:
         d.qpos[self._arm_qpos] = self.arm_q
         pos, _ = self.ik.forward(self.arm_q)
         self._set_tool(pos, math.pi)
+        if self.end_effector == "spatula":
+            d.mocap_pos[self._spatula_mocap] = (pos[0], pos[1], self.push_config.rest_height + 0.3)
         mujoco.mj_forward(m, d)
 
     def _park(self, i: int) -> None:
@@ -156,10 +198,18 @@ class World:
             d.qvel[slot.qvel_adr : slot.qvel_adr + 6] = 0
 
     def add_object(
-        self, spec: ObjectSpec, texture: TextureSpec, size: np.ndarray, xy: np.ndarray, yaw: float
+        self,
+        spec: ObjectSpec,
+        texture: TextureSpec,
+        size: np.ndarray,
+        xy: np.ndarray,
+        yaw: float,
+        z: float | None = None,
     ) -> int:
-        """Activate a free slot of ``spec`` (nearest compiled size) at ``xy``/``yaw``; returns its id."""
-        variant = nearest_variant(spec.name, np.asarray(size))
+        """Activate a free slot of ``spec`` (nearest compiled size) at ``xy``/``yaw``; returns its id.
+
+        ``z``: the body height (default: resting on the table)."""
+        variant = self.scene.nearest_size(spec.name, np.asarray(size))
         used = {p.slot for p in self.objects.values()}
         free = [i for i in self.scene.free_slots(spec.name, variant) if i not in used]
         if not free:
@@ -173,15 +223,48 @@ class World:
         m.body_conaffinity[slot.body] = 1
         m.geom_group[slot.visual_geoms] = GROUP_SCENE
         m.geom_matid[slot.visual_geoms] = self.scene.materials[texture.name]
-        self._place_kinematic(slot, np.array([xy[0], xy[1], slot.rest_z]), yaw)
+        self._place_kinematic(slot, np.array([xy[0], xy[1], slot.rest_z if z is None else z]), yaw)
         if not slot.spec.fixed:
             m.body_gravcomp[slot.body] = 0.0
             d.qvel[slot.qvel_adr : slot.qvel_adr + 6] = 0
-        obj_id = FIRST_OBJECT_ID + len(self.objects)
+        obj_id = self.first_object_id + len(self.objects)
         self.objects[obj_id] = Placed(obj_id, spec, texture, tuple(float(v) for v in size), i)  # type: ignore[arg-type]
         self._segm[slot.visual_geoms] = obj_id
         mujoco.mj_kinematics(m, d)
         return obj_id
+
+    def remove_object(self, obj_id: int) -> None:
+        """Park the most recently added object again (for objects that only appear in prompt images)."""
+        if not self.objects or obj_id != max(self.objects):
+            raise ValueError(f"only the last added object can be removed, not {obj_id}")
+        placed = self.objects.pop(obj_id)
+        slot = self.scene.slots[placed.slot]
+        self._segm[slot.visual_geoms] = ID_NONE
+        self._park(placed.slot)
+        mujoco.mj_kinematics(self.model, self.data)
+
+    def move_object(self, obj_id: int, xy: np.ndarray, yaw: float, z: float | None = None) -> None:
+        """Set an object's pose while building an episode (VIMA's ``resetBasePositionAndOrientation``)."""
+        slot = self.scene.slots[self.objects[obj_id].slot]
+        self._place_kinematic(slot, np.array([xy[0], xy[1], slot.rest_z if z is None else z]), yaw)
+        mujoco.mj_kinematics(self.model, self.data)
+
+    def rest_height(self, obj_id: int) -> float:
+        """Body height of an object resting on the table."""
+        return self.scene.slots[self.objects[obj_id].slot].rest_z
+
+    def support_height(self, xy: np.ndarray, half: tuple[float, float], exclude: int | None = None) -> float:
+        """Height of the highest surface under a footprint of half sizes ``half`` centred at ``xy``
+        (ignoring object ``exclude``)."""
+        grid = np.array([[a * half[0], b * half[1]] for a in (-0.8, 0, 0.8) for b in (-0.8, 0, 0.8)])
+        points = np.column_stack([np.asarray(xy)[None, :2] + grid, np.full(len(grid), 1.0)])
+        body = -1 if exclude is None else self.scene.slots[self.objects[exclude].slot].body
+        mujoco.mj_kinematics(self.model, self.data)
+        dist, _ = self._ray_down(points, body)
+        return max(0.0, 1.0 - dist) if math.isfinite(dist) else 0.0
+
+    def half_extents(self, obj_id: int) -> tuple[float, float, float]:
+        return self.scene.slots[self.objects[obj_id].slot].geometry.half_extents
 
     # ------------------------------------------------------------------ state
 
@@ -212,12 +295,17 @@ class World:
                 return False
         return True
 
+    def _sim_step(self) -> None:
+        mujoco.mj_step(self.model, self.data)
+        self._hook_counter += 1
+        if self.physics_hook is not None and self._hook_counter % self.push_config.hook_interval == 0:
+            self.physics_hook()
+
     def settle(self) -> int:
         """Step until every object is still (VIMA's loop after each action); returns the steps taken."""
-        m, d = self.model, self.data
         steps = 0
         while steps < self.config.settle_max_steps:
-            mujoco.mj_step(m, d)
+            self._sim_step()
             steps += 1
             if steps % 5 == 0 and self.is_static():
                 break
@@ -276,7 +364,7 @@ class World:
         return out
 
     def render_scene(self, layout: list[tuple[int, np.ndarray, float]]) -> dict[str, np.ndarray]:
-        """A scene prompt image: only the objects of ``layout`` (id, xy, yaw), on the table, with
+        """A scene prompt image: only the objects of ``layout`` (id, xy or xyz, yaw), on the table, with
         VIMA's throw-away-simulation ids (plane 0, workspace 1, objects 2, 3, ... in layout order).
         The simulation state is restored afterwards."""
         m, d = self.model, self.data
@@ -292,7 +380,8 @@ class World:
                 m.geom_group[slot.visual_geoms] = GROUP_PARKED
         for k, (obj_id, xy, yaw) in enumerate(layout):
             slot = self.scene.slots[self.objects[obj_id].slot]
-            self._place_kinematic(slot, np.array([xy[0], xy[1], slot.rest_z]), yaw)
+            z = slot.rest_z if len(xy) < 3 else float(xy[2])
+            self._place_kinematic(slot, np.array([xy[0], xy[1], z]), yaw)
             lut[slot.visual_geoms] = 2 + k
         self.renderer.set_groups(arm_visible=False)
         mujoco.mj_kinematics(m, d)
@@ -406,7 +495,8 @@ class World:
 
     def _cup_points(self, xy: np.ndarray, z: float) -> np.ndarray:
         r = self.config.cup_radius * 0.8
-        offsets = np.array([[0, 0], [r, 0], [-r, 0], [0, r], [0, -r]])
+        d = r / math.sqrt(2)  # the diagonals catch an object's corner under the cup's rim
+        offsets = np.array([[0, 0], [r, 0], [-r, 0], [0, r], [0, -r], [d, d], [d, -d], [-d, d], [-d, -d]])
         return np.column_stack([xy[None, :] + offsets, np.full(len(offsets), z)])
 
     def pick_place(self, xy0: np.ndarray, yaw0: float, xy1: np.ndarray, yaw1: float) -> int | None:
@@ -481,6 +571,50 @@ class World:
             tool, _ = self._tool()
         floor = tool - np.array([0.0, 0.0, tool[2] + 0.05])  # never lower than 5 cm under the table
         self._move(floor, yaw, cfg.touch_speed, simulate=True, until_contact=body)
+
+    # ------------------------------------------------------------------ the push primitive
+
+    def _set_spatula(self, pos: np.ndarray, yaw: float) -> None:
+        self.data.mocap_pos[self._spatula_mocap] = pos
+        self.data.mocap_quat[self._spatula_mocap] = quat_wxyz_from_yaw(yaw)
+
+    def _move_spatula(
+        self, start: np.ndarray, end: np.ndarray, yaw: float, speed: float, smooth: bool = True
+    ) -> None:
+        """Simulated straight-line blade motion (smooth speed profile, or constant with a hard stop)."""
+        dist = float(np.linalg.norm(end - start))
+        n = max(1, math.ceil(dist / speed / self.model.opt.timestep))
+        for s in _smoothstep(n) if smooth else np.arange(1, n + 1) / n:
+            self._set_spatula(start + (end - start) * s, yaw)
+            self._sim_step()
+        self._pose_arm(end, yaw)
+
+    def push(self, xy0: np.ndarray, xy1: np.ndarray) -> bool:
+        """VIMA's push: the blade, square to the direction ``xy0`` -> ``xy1``, comes down 2 cm before
+        ``xy0`` to 5 mm above the table and pushes to 5 cm before ``xy1``, then rises.
+
+        Returns False (nothing moves) when the two points coincide (VIMA would divide by zero)."""
+        if self.end_effector != "spatula":
+            raise RuntimeError("push needs the spatula (a sweep task)")
+        cfg = self.push_config
+        vec = np.asarray(xy1, dtype=float) - np.asarray(xy0, dtype=float)
+        length = float(np.linalg.norm(vec))
+        if length < 1e-6:
+            return False
+        vec /= length
+        start = np.asarray(xy0, dtype=float) - vec * cfg.run_up
+        end = np.asarray(xy1, dtype=float) - vec * cfg.stop_short
+        yaw = math.atan2(vec[1], vec[0])
+        low0 = np.array([start[0], start[1], cfg.operation_height])
+        low1 = np.array([end[0], end[1], cfg.operation_height])
+        high0, high1 = low0.copy(), low1.copy()
+        high0[2] = high1[2] = cfg.rest_height
+        mujoco.mj_kinematics(self.model, self.data)
+        self._set_spatula(high0, yaw)  # travel at the rest height touches nothing
+        self._move_spatula(high0, low0, yaw, cfg.descend_speed)
+        self._move_spatula(low0, low1, yaw, cfg.push_speed, smooth=False)
+        self._move_spatula(low1, high1, yaw, cfg.lift_speed)
+        return True
 
 
 def sample_pixel(prob: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:

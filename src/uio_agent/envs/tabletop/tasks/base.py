@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,11 +17,18 @@ from uio_agent.envs.tabletop.catalog import (
     lookup_object,
     lookup_texture,
 )
-from uio_agent.envs.tabletop.scene import BOUNDS
+from uio_agent.envs.tabletop.scene import BOUNDS, PoolKey
 
 if TYPE_CHECKING:
     from uio_agent.envs.tabletop.env import TabletopEnv
-    from uio_agent.envs.tabletop.oracle import Oracle
+    from uio_agent.envs.tabletop.oracle import Oracle, PickPoint
+
+#: A position far from the table where prompt-only objects are activated, rendered and parked again.
+OFFSTAGE_XY = np.array([3.0, 3.0])
+
+
+class SamplingError(ValueError):
+    """An episode could not be laid out (VIMA's "Error in sampling ..."): the env draws again."""
 
 
 @dataclass
@@ -43,6 +51,8 @@ class Placeholder:
     neutral: bool = False
     types: tuple[str, ...] = ("image",)
     prepend_color: bool = True
+    #: An already rendered asset (scene placeholders, prompt-only objects); ``obj_id`` is then unused.
+    asset: dict[str, Any] | None = None
 
 
 @dataclass
@@ -72,11 +82,12 @@ def yaw_difference(a: float, b: float, symmetry: float) -> float:
     return symmetry - diff if diff > symmetry / 2 else diff
 
 
-class Task:
+class Task(abc.ABC):
     """Base of the tasks. Subclasses fill ``goals``, ``distractors`` and ``placeholders`` in ``reset``."""
 
     task_name: ClassVar[str]
     group: ClassVar[str]
+    end_effector: ClassVar[str] = "suction"
     REJECT_SAMPLING_MAX_TIMES: ClassVar[int] = 10
 
     def __init__(self, oracle_max_steps: int, seed: int | None = None) -> None:
@@ -88,16 +99,19 @@ class Task:
         self._all_goals: list[Goal] = []
         self.distractors: list[tuple[int, float]] = []
         self.placeholders: dict[str, Placeholder] = {}
+        #: Text-only slots of the template (``{name}`` -> words), filled before the image placeholders.
+        self.text_slots: dict[str, str] = {}
         self.set_seed(seed)
 
     # ------------------------------------------------------------------ to override
 
-    def pool(self) -> dict[str, int]:
+    @abc.abstractmethod
+    def pool(self) -> dict[PoolKey, int]:
         """How many copies of each object one episode may need (sizes the compiled model)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def reset(self, env: TabletopEnv) -> None:
-        raise NotImplementedError
+        """Sample the episode: objects, poses, goals, prompt and placeholders."""
 
     # ------------------------------------------------------------------ shared behaviour
 
@@ -112,11 +126,23 @@ class Task:
 
     def begin(self) -> None:
         self.goals, self._all_goals, self.distractors, self.placeholders = [], [], [], {}
+        self.text_slots = {}
 
-    def oracle(self, env: TabletopEnv) -> Oracle:
+    def oracle(self, env: TabletopEnv, pick_point: PickPoint | None = None) -> Oracle:
         from uio_agent.envs.tabletop.oracle import Oracle
 
-        return Oracle(env)
+        return Oracle(env, pick_point)
+
+    def check_constraint(self, env: TabletopEnv) -> None:
+        """Called during pushes and settling (VIMA's ``check_constraint``); only sweeps use it."""
+        return None
+
+    def choice(self, items: Sequence[Any]) -> Any:
+        """``rng.choice`` over a list of objects (numpy would turn them into an array)."""
+        return items[int(self.rng.choice(len(items)))]
+
+    def choices(self, items: Sequence[Any], size: int, replace: bool = True) -> list[Any]:
+        return [items[int(i)] for i in self.rng.choice(len(items), size=size, replace=replace)]
 
     def sample_size(self, spec: ObjectSpec) -> np.ndarray:
         return self.rng.uniform(low=spec.size_range.low, high=spec.size_range.high)
@@ -168,18 +194,59 @@ class Task:
     def generate_prompt(self, env: TabletopEnv) -> tuple[str, dict[str, Any]]:
         """Fill text expressions into the template, keep ``{name}`` for images, render the assets."""
         prompt = self.prompt_template
+        for name, text_slot in self.text_slots.items():
+            prompt = prompt.replace("{" + name + "}", text_slot)
         assets: dict[str, Any] = {}
         for name, ph in self.placeholders.items():
             words = []
             for kind in ph.types:
                 if kind == "image":
                     words.append("{" + name + "}")
-                    assets[name] = self._object_asset(env, ph)
+                    assets[name] = ph.asset if ph.asset is not None else self._object_asset(env, ph)
                 else:
                     text = ph.name if kind == "name" else kind
                     words.append(f"{ph.texture.name} {text}" if ph.prepend_color else text)
             prompt = prompt.replace("{" + name + "}", " ".join(words))
         return prompt, assets
+
+    def scene_placeholder(self, env: TabletopEnv, layout: list[tuple[int, np.ndarray, float]]) -> Placeholder:
+        """A scene placeholder (rendered now: the episode's objects move on afterwards)."""
+        return Placeholder(-1, "scene", NEUTRAL_GRAY, asset=self.scene_asset(env, layout))
+
+    def temp_object_asset(
+        self,
+        env: TabletopEnv,
+        spec: ObjectSpec,
+        texture: TextureSpec,
+        size: np.ndarray,
+        neutral: bool = False,
+    ) -> dict[str, Any]:
+        """An object placeholder for an object that is not in the episode (VIMA renders it apart)."""
+        obj_id = env.world.add_object(spec, texture, size, OFFSTAGE_XY, 0.0)
+        try:
+            return self._object_asset(env, Placeholder(obj_id, spec.name, texture, neutral))
+        finally:
+            env.world.remove_object(obj_id)
+
+    def temp_scene_asset(
+        self,
+        env: TabletopEnv,
+        layout: list[tuple[int, np.ndarray, float]],
+        extra: list[tuple[ObjectSpec, TextureSpec, np.ndarray, np.ndarray, float]],
+    ) -> dict[str, Any]:
+        """A scene of episode objects (``layout``) plus objects that only appear in the image
+        (``extra``: spec, texture, size, xy or xyz, yaw), activated for the render and parked again."""
+        added: list[int] = []
+        try:
+            full = list(layout)
+            for spec, texture, size, xy, yaw in extra:
+                obj_id = env.world.add_object(spec, texture, size, OFFSTAGE_XY + 0.5 * len(added), 0.0)
+                added.append(obj_id)
+                full.append((obj_id, xy, yaw))
+            return self.scene_asset(env, full)
+        finally:
+            for obj_id in reversed(added):
+                env.world.remove_object(obj_id)
 
     def scene_asset(self, env: TabletopEnv, layout: list[tuple[int, np.ndarray, float]]) -> dict[str, Any]:
         """A ``"scene"`` placeholder (goal layouts, video frames): the objects of ``layout`` (id, xy, yaw)."""

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from uio_agent.envs.tabletop.catalog import ASYMMETRIC_OBJECTS, LIGHT_TEXTURES
-from uio_agent.envs.tabletop.tasks.base import Goal, Placeholder, Task, resolve_objects, resolve_textures
+from uio_agent.envs.tabletop.scene import PoolKey
+from uio_agent.envs.tabletop.tasks.base import (
+    Goal,
+    Placeholder,
+    SamplingError,
+    Task,
+    resolve_objects,
+    resolve_textures,
+)
 
 if TYPE_CHECKING:
     from uio_agent.envs.tabletop.env import TabletopEnv
@@ -50,7 +58,7 @@ class Rotate(Task):
                 "rotate needs two textures at least: distractors never share the dragged texture"
             )
 
-    def pool(self) -> dict[str, int]:
+    def pool(self) -> dict[PoolKey, int]:
         return {spec.name: 1 + self.num_distractors for spec in self.possible_dragged}
 
     def reset(self, env: TabletopEnv) -> None:
@@ -73,7 +81,7 @@ class Rotate(Task):
             )
             break
         if dragged is None:
-            raise ValueError("Error in adding object to env.")
+            raise SamplingError("Error in adding object to env.")
         spec, obj_id = dragged
         pos, yaw = world.pose(obj_id)
         symmetry = spec.symmetry if spec.symmetry is not None else 0.0
@@ -92,7 +100,7 @@ class Rotate(Task):
                 continue
             self.distractors.append((world.add_object(d_spec, d_texture, d_size, *d_pose), 0.0))
         if len(self.distractors) != self.num_distractors:
-            raise ValueError("Error in adding object to env.")
+            raise SamplingError("Error in adding object to env.")
 
     def update_goals(self, env: TabletopEnv, skip_oracle: bool = True) -> None:
         """Rotate checks every goal at every step (VIMA's RotateTheObjBase)."""

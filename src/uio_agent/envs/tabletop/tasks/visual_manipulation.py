@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from uio_agent.envs.tabletop.catalog import DEFAULT_BASE_TEXTURES, DEFAULT_DRAGGED_TEXTURES, ObjectSpec
-from uio_agent.envs.tabletop.tasks.base import Goal, Placeholder, Task, resolve_objects, resolve_textures
+from uio_agent.envs.tabletop.scene import PoolKey
+from uio_agent.envs.tabletop.tasks.base import (
+    Goal,
+    Placeholder,
+    SamplingError,
+    Task,
+    resolve_objects,
+    resolve_textures,
+)
 
 if TYPE_CHECKING:
     from uio_agent.envs.tabletop.env import TabletopEnv
@@ -90,8 +98,8 @@ class VisualManipulation(Task):
         dragged = " and ".join("{" + f"dragged_obj_{i}" + "}" for i in range(1, num_dragged_obj + 1))
         self.prompt_template = f"Put the {dragged} into the {{base_obj}}."
 
-    def pool(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    def pool(self) -> dict[PoolKey, int]:
+        counts: dict[PoolKey, int] = {}
         for spec in self.possible_dragged:
             counts[spec.name] = counts.get(spec.name, 0) + self.num_dragged + self.num_distractors
         for spec in self.possible_base:
@@ -120,7 +128,7 @@ class VisualManipulation(Task):
             )
             break
         if base_spec is None:
-            raise ValueError("Error in sampling base object")
+            raise SamplingError("Error in sampling base object")
         base_pos, base_yaw = world.pose(base_id)
         dragged: list[int] = []
         dragged_specs: list[ObjectSpec] = []
@@ -146,7 +154,7 @@ class VisualManipulation(Task):
             if len(dragged) == self.num_dragged:
                 break
         else:
-            raise ValueError("Error in sampling dragged object")
+            raise SamplingError("Error in sampling dragged object")
         for obj_id in dragged:
             self.goals.append(Goal([(obj_id, 0.0)], [(base_pos, base_yaw)], rotations=True))
         self._all_goals = list(self.goals)
@@ -202,4 +210,4 @@ class VisualManipulation(Task):
             self.distractors.append((obj_id, 0.0))
             if len(self.distractors) == self.num_distractors:
                 return
-        raise ValueError("Error in sampling distractors")
+        raise SamplingError("Error in sampling distractors")
