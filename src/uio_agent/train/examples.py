@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from uio_agent.codecs.prompts import vima_instructions
 from uio_agent.codecs.vima import VimaCodec
 from uio_agent.data.episode import Episode
 from uio_agent.model.batch import PAD_ID, Batch, ModelInputs, TextTargets
@@ -68,7 +69,7 @@ class ExampleBuilder:
             if self._cache is not None:
                 self._cache[key] = images
         # the instruction is sampled per example: re-encode only the text
-        text, _ = self.codec.prompt_text(episode.prompt, rng.choice(self._instructions()))
+        text, _ = self.codec.prompt_text(episode.prompt, rng.choice(vima_instructions()))
         inputs = ModelInputs(
             text_tokens=torch.tensor([self.codec.tokenizer.encode(text)], dtype=torch.long),
             image_patches=self._jitter(images.image_patches, rng),
@@ -80,11 +81,6 @@ class ExampleBuilder:
         )
         target = self.codec.target(episode.as_target_source(), step)
         return Example(inputs, self.codec.tokenizer.encode(target), key)
-
-    def _instructions(self) -> list[str]:
-        from uio_agent.codecs.prompts import vima_instructions
-
-        return vima_instructions()
 
     def _jitter(self, patches: torch.Tensor | None, rng: random.Random) -> torch.Tensor | None:
         """Brightness jitter in normalised pixel space (a scale about the CLIP mean)."""
