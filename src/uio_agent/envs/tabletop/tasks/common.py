@@ -13,35 +13,20 @@ import numpy as np
 from uio_agent.envs.tabletop.catalog import BASE_COLORS, LIGHT_TEXTURES, TEXTURES, ObjectSpec, TextureSpec
 from uio_agent.envs.tabletop.scene import BOUNDS, ORACLE_SHAPE, PIX_SIZE
 from uio_agent.envs.tabletop.tasks.base import Outcome, Task
-from uio_agent.envs.tabletop.tasks.visual_manipulation import HOLLOW, in_hollow
+from uio_agent.envs.tabletop.tasks.visual_manipulation import (
+    DEFAULT_BASES,
+    DEFAULT_DRAGGED,
+    HOLLOW,
+    in_hollow,
+)
 from uio_agent.envs.tabletop.world import pix_to_xy, sample_pixel
 
 if TYPE_CHECKING:
     from uio_agent.envs.tabletop.env import TabletopEnv
 
-#: VIMA's default dragged objects of most suction tasks (every dragged shape, block first).
-ALL_DRAGGED = (
-    "block",
-    "L-shaped block",
-    "letter A",
-    "letter E",
-    "letter G",
-    "letter M",
-    "letter R",
-    "letter T",
-    "letter V",
-    "cross",
-    "diamond",
-    "triangle",
-    "flower",
-    "heart",
-    "hexagon",
-    "pentagon",
-    "ring",
-    "round",
-    "star",
-)
-ALL_BASES = ("pan", "bowl", "frame", "square", "container", "pallet")
+#: VIMA's default dragged objects and bases of most suction tasks (every dragged shape, block first)
+ALL_DRAGGED = DEFAULT_DRAGGED
+ALL_BASES = DEFAULT_BASES
 #: VIMA's ``TexturePedia.all_light_dark_entries()``: textures with a dark twin and the twins, in its
 #: order (the plain colours in pairs, then the patterns in enum order).
 LIGHT_DARK_TEXTURES = [v for c in BASE_COLORS if f"dark {c}" in TEXTURES for v in (c, f"dark {c}")] + [

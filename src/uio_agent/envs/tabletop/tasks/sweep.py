@@ -10,6 +10,7 @@ distractor block has a point in the zone, or when a swept block touches the cons
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,15 +112,17 @@ class SweepBase(Task):
 
     # ---------------------------------------------------------------- layout, per task
 
+    @abc.abstractmethod
     def base_size(self, size: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The target zone's size for the sampled template size."""
 
+    @abc.abstractmethod
     def layout(self, base_size: np.ndarray, line_size: np.ndarray) -> tuple[float, float, Zone]:
         """(base x, constraint x, target zone) for the sampled sizes."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def line_length(self) -> float:
-        raise NotImplementedError
+        """Length of the constraint line."""
 
     distractor_spread = 0.18
 
@@ -183,8 +186,9 @@ class SweepBase(Task):
         self.target_num = DETERMINERS.get(det, n)
         self.n_achieved = 0
 
+    @abc.abstractmethod
     def margin(self, line_x: float, line_size: np.ndarray, m: float) -> tuple[float, float, float, float]:
-        raise NotImplementedError
+        """The region around the constraint line that counts as touching or crossing it."""
 
     def _spawn(
         self,
