@@ -28,7 +28,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from uio_agent.envs.adapters.spaces import space_from_description
 from uio_agent.envs.names import EnvName
+from uio_agent.envs.nav.motion import ACTION_NAMES, check_action
 from uio_agent.envs.remote import LocalWorker, RemoteCallError, RemoteWorker, WorkerDiedError
 
 #: Interpreter that has habitat-sim and habitat-lab, used when ``python=`` is not given.
@@ -40,7 +42,6 @@ BENCHMARKS = {
     "hm3d": "benchmark/nav/pointnav/pointnav_hm3d.yaml",
 }
 RESET_OPTIONS = ("oracle", "episode_index")
-ACTION_NAMES = ("STOP", "MOVE_FORWARD", "TURN_LEFT", "TURN_RIGHT")
 STOP = 0
 #: habitat-lab's RLTaskEnv reward terms (``TaskConfig`` defaults)
 SLACK_REWARD = -0.01
@@ -56,23 +57,6 @@ _HOW_TO = (
 
 class HabitatUnavailableError(ImportError):
     """habitat cannot be imported in-process nor started in the interpreter given."""
-
-
-def _space_from_description(desc: Mapping[str, Any]) -> gym.Space:
-    kind = desc["type"]
-    if kind == "Dict":
-        return gym.spaces.Dict({k: _space_from_description(v) for k, v in desc["spaces"].items()})
-    if kind == "Discrete":
-        return gym.spaces.Discrete(desc["n"], start=desc.get("start", 0))
-    if kind == "Box":
-        dtype = np.dtype(desc["dtype"])
-        return gym.spaces.Box(
-            low=np.asarray(desc["low"], dtype=dtype),
-            high=np.asarray(desc["high"], dtype=dtype),
-            shape=tuple(desc["shape"]),
-            dtype=dtype,
-        )
-    raise ValueError(f"unknown space type {kind!r} in the worker's description")
 
 
 class _EpisodeOracle:
@@ -122,7 +106,7 @@ class HabitatEnv(gym.Env[dict[str, Any], np.int64]):
         except BaseException:
             self.close()
             raise
-        self.observation_space = _space_from_description(description["observation_space"])
+        self.observation_space = space_from_description(description["observation_space"])
         actions = [str(a).upper() for a in description["actions"]]
         if actions != list(ACTION_NAMES):
             self.close()
@@ -206,7 +190,7 @@ class HabitatEnv(gym.Env[dict[str, Any], np.int64]):
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if self._done:
             raise RuntimeError("step() after the episode ended (or before reset()): call reset() first")
-        act = _check_action(action)
+        act = check_action(action)
         report = self._worker.call("step", act)
         self._steps += 1
         self._stop_called = act == STOP
@@ -279,20 +263,6 @@ class HabitatEnv(gym.Env[dict[str, Any], np.int64]):
         if self._oracle_mode and self._oracle_action is not None:
             info["oracle_action"] = self._oracle_action
         return info
-
-
-def _check_action(action: Any) -> int:
-    value: Any = action
-    if isinstance(action, np.ndarray):
-        if action.shape != () or not np.issubdtype(action.dtype, np.integer):
-            raise ValueError(
-                f"PointNav action must be an integer scalar, got array {action.dtype}{action.shape}"
-            )
-        value = int(action)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= int(value) <= 3:
-        names = ", ".join(f"{i} {n}" for i, n in enumerate(ACTION_NAMES))
-        raise ValueError(f"PointNav action must be an int in 0..3 ({names}), got {action!r}")
-    return int(value)
 
 
 def make_from_name(name: EnvName, **kwargs: Any) -> HabitatEnv:

@@ -27,6 +27,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from uio_agent.envs.adapters.spaces import space_from_description
 from uio_agent.envs.names import EnvName
 from uio_agent.envs.remote import LocalWorker, RemoteCallError, RemoteWorker, WorkerDiedError
 
@@ -82,23 +83,6 @@ _in_process_open = 0
 
 class VimaBenchUnavailableError(ImportError):
     """VIMA-Bench cannot be imported in-process nor started in the interpreter given."""
-
-
-def _space_from_description(desc: Mapping[str, Any]) -> gym.Space:
-    kind = desc["type"]
-    if kind == "Dict":
-        return gym.spaces.Dict({k: _space_from_description(v) for k, v in desc["spaces"].items()})
-    if kind == "Discrete":
-        return gym.spaces.Discrete(desc["n"], start=desc.get("start", 0))
-    if kind == "Box":
-        dtype = np.dtype(desc["dtype"])
-        return gym.spaces.Box(
-            low=np.asarray(desc["low"], dtype=dtype),
-            high=np.asarray(desc["high"], dtype=dtype),
-            shape=tuple(desc["shape"]),
-            dtype=dtype,
-        )
-    raise ValueError(f"unknown space type {kind!r} in the worker's description")
 
 
 class RemoteOracle:
@@ -183,8 +167,8 @@ class VimaBenchEnv(gym.Env):
         except BaseException:
             self.close()
             raise
-        self.observation_space = _space_from_description(description["observation_space"])
-        self.action_space = _space_from_description(description["action_space"])
+        self.observation_space = space_from_description(description["observation_space"])
+        self.action_space = space_from_description(description["action_space"])
         self.task_name: str = description["task_name"]
         self.modalities = modalities
         self.render_mode = render_mode

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -31,3 +32,18 @@ def apply_action(
         turn = math.radians(body.turn_angle)
         return position, math.remainder(yaw + (turn if action == TURN_LEFT else -turn), 2 * math.pi), False
     return position, yaw, False
+
+
+def check_action(action: Any) -> int:
+    """A PointNav action as a Python int in 0..3; anything else is a ``ValueError`` naming the actions."""
+    value: Any = action
+    if isinstance(action, np.ndarray):
+        if action.shape != () or not np.issubdtype(action.dtype, np.integer):
+            raise ValueError(
+                f"PointNav action must be an integer scalar, got array {action.dtype}{action.shape}"
+            )
+        value = int(action)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= int(value) <= 3:
+        names = ", ".join(f"{i} {n}" for i, n in enumerate(ACTION_NAMES))
+        raise ValueError(f"PointNav action must be an int in 0..3 ({names}), got {action!r}")
+    return int(value)

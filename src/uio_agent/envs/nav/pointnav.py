@@ -31,7 +31,7 @@ from uio_agent.envs.nav.episodes import (
 from uio_agent.envs.nav.frames import pointgoal_polar, quaternion_to_yaw, yaw_to_quaternion
 from uio_agent.envs.nav.geometry import DistanceField, FreeSpace
 from uio_agent.envs.nav.layout import HouseLayout, parse_house
-from uio_agent.envs.nav.motion import ACTION_NAMES, STOP, apply_action
+from uio_agent.envs.nav.motion import ACTION_NAMES, STOP, apply_action, check_action
 from uio_agent.envs.nav.oracle import ShortestPathFollower
 
 #: optional sensors; ``pointgoal_with_gps_compass`` is always on. ``pointgoal`` is the Challenge 2020
@@ -223,7 +223,7 @@ class PointNavEnv(gym.Env[dict[str, Any], np.int64]):
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if self._done:
             raise RuntimeError("step() after the episode ended (or before reset()): call reset() first")
-        act = _check_action(action)
+        act = check_action(action)
         body = self.config.embodiment
         self._steps += 1
         previous = self._position
@@ -357,20 +357,6 @@ class _EpisodeOracle:
 
     def act(self, obs: Any) -> int | None:
         return self._env._oracle_action
-
-
-def _check_action(action: Any) -> int:
-    value: Any = action
-    if isinstance(action, np.ndarray):
-        if action.shape != () or not np.issubdtype(action.dtype, np.integer):
-            raise ValueError(
-                f"PointNav action must be an integer scalar, got array {action.dtype}{action.shape}"
-            )
-        value = int(action)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= int(value) <= 3:
-        names = ", ".join(f"{i} {n}" for i, n in enumerate(ACTION_NAMES))
-        raise ValueError(f"PointNav action must be an int in 0..3 ({names}), got {action!r}")
-    return int(value)
 
 
 def make_from_name(name: EnvName, **kwargs: Any) -> PointNavEnv:
