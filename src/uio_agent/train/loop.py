@@ -35,7 +35,7 @@ from uio_agent.train.examples import Example, ExampleBuilder, collate
 from uio_agent.train.init import init_from_scratch
 from uio_agent.train.objectives import LossOutput, TextObjective
 from uio_agent.train.optim import build_optimizer, build_schedule, parameter_groups
-from uio_agent.train.packing import packed_logits, pair_examples
+from uio_agent.train.packing import packed_logits
 
 PRECISIONS = ("bf16", "fp32")
 WANDB_MODES = ("disabled", "offline", "online")
@@ -203,7 +203,13 @@ class Trainer:
         )
         with autocast:
             if self.config.packing:
-                logits, targets = packed_logits(self.model, examples, self._groups(examples), self.vocab)
+                logits, targets = packed_logits(
+                    self.model,
+                    examples,
+                    vocab=self.vocab,
+                    max_encoder=self.config.max_encoder_length,
+                    max_decoder=self.config.max_decoder_length,
+                )
                 targets = targets.to(self.device)
             else:
                 batch = collate(examples).to(self.device)
@@ -212,12 +218,6 @@ class Trainer:
                 targets = batch.targets
         assert targets.target_tokens is not None and targets.mask is not None
         return self.objective(logits, targets.target_tokens, targets.mask)
-
-    def _groups(self, examples: Sequence[Example]) -> list[list[int]]:
-        with torch.no_grad():
-            seq = self.model.embed_inputs(collate(examples).inputs)
-        lengths = [(int(seq.mask[i].sum()), e.decoder_length) for i, e in enumerate(examples)]
-        return pair_examples(lengths, self.config.max_encoder_length, self.config.max_decoder_length)
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config

@@ -69,12 +69,24 @@ def _pack_rows(parts: Sequence[Sequence[Tensor]], width: int, fill: Tensor) -> T
 
 
 def packed_logits(
-    model: UIOModel, examples: Sequence[Example], groups: Sequence[Sequence[int]], vocab: Tensor | None = None
+    model: UIOModel,
+    examples: Sequence[Example],
+    groups: Sequence[Sequence[int]] | None = None,
+    vocab: Tensor | None = None,
+    *,
+    max_encoder: int = 864,
+    max_decoder: int = 1280,
 ) -> tuple[Tensor, TextTargets]:
-    """Logits [N, L, V] (one row per example, as if unpacked) and the unpacked targets."""
+    """Logits [N, L, V] (one row per example, as if unpacked) and the unpacked targets.
+
+    Without ``groups``, examples are paired by :func:`pair_examples` under the two limits, using the
+    encoder lengths of the embedding this call computes anyway (no second embedding pass)."""
     batch = collate(examples)
     seq = model.embed_inputs(batch.inputs)
     valid = seq.mask.bool()
+    if groups is None:
+        sizes = [(int(valid[i].sum()), e.decoder_length) for i, e in enumerate(examples)]
+        groups = pair_examples(sizes, max_encoder, max_decoder)
     enc_width = max(sum(int(valid[i].sum()) for i in g) for g in groups)
     zero = torch.zeros((), dtype=seq.embed.dtype)
     embed = _pack_rows([[seq.embed[i][valid[i]] for i in g] for g in groups], enc_width, zero)
