@@ -64,6 +64,13 @@ def test_prompt_text_layout_and_repeated_placeholders() -> None:
     assert ids.count(33200) == 2 and ids.count(33202) == 1 and ids[0] == 33218
 
 
+def test_prompt_without_instruction_ignores_a_sampled_one() -> None:
+    codec = VimaCodec(config=VimaCodecConfig(with_instruction=False))
+    text, order = codec.prompt_text("Put the {a} into the {b}.", vima_instructions()[3])
+    assert (text, order) == ("[Text] [S] Put the <image_history_1> into the <image_history_2>.", ["a", "b"])
+    assert VimaCodecConfig.from_dict(codec.config.to_dict()).with_instruction is False
+
+
 def test_more_than_eight_images_is_an_explicit_error() -> None:
     prompt = " ".join(f"{{frame_{k}}}" for k in range(9))
     with pytest.raises(PromptImageLimitError, match="9 distinct images"):

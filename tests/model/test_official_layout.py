@@ -81,3 +81,11 @@ def test_from_official_reads_the_port_config(official_fixture) -> None:
     assert config.vit.num_layers == 4 and config.vit.pos_grid == 14
     assert config.image_rope_scale == pytest.approx(4 / 3)
     assert config.input_modalities == ("text", "image", "image_history")
+
+
+def test_preset_nested_overrides_change_only_the_named_fields() -> None:
+    small = UIOConfig.preset("small")
+    changed = UIOConfig.preset("small", emb_dim=192, num_heads=3, vit={"num_layers": 2})
+    assert changed.vit.num_layers == 2 and changed.emb_dim == 192
+    assert changed.vit.emb_dim == small.vit.emb_dim and changed.image_history == small.image_history
+    assert UIOConfig.from_dict(changed.to_dict()) == changed

@@ -4,7 +4,8 @@ Input layout (the official preprocessor is unreleased; this follows the released
 
 * text: ``"[Text] [S] "`` + the VIMA prompt with each image placeholder ``{name}`` replaced by
   ``<image_history_k>`` (k in order of first appearance; a repeated placeholder reuses its k) + ``" "``
-  + one official VIMA instruction (fixed at evaluation, sampled in training);
+  + one official VIMA instruction (fixed at evaluation, sampled in training; left out with
+  ``with_instruction=False``);
 * image input: the current observation, front view stacked over top view (256x256, both cameras'
   full frames, no resampling before the model's own preprocessing);
 * image history: one frame per placeholder. ``object`` placeholders are cropped to their mask's box
@@ -71,6 +72,9 @@ class VimaCodecConfig:
 
     #: index into :func:`vima_instructions` used at evaluation; training samples uniformly
     instruction: int = 0
+    #: append an official VIMA instruction to the prompt; ``False`` keeps the prompt alone, a third of
+    #: the encoder text, for from-scratch training where every example has the same task form
+    with_instruction: bool = True
     rotation: str = "degrees"
     #: "front_over_top", "front" or "top": how the observation (and scene placeholders) become one image
     observation_layout: str = "front_over_top"
@@ -172,6 +176,8 @@ class VimaCodec:
                 f"prompt references {len(order)} distinct images ({', '.join(order)}), over the "
                 f"{MAX_PROMPT_IMAGES} image-history slots of UIO-2"
             )
+        if not self.config.with_instruction:
+            return f"{TEXT_PREFIX} {body}", order
         if instruction is None:
             instruction = vima_instructions()[self.config.instruction]
         return f"{TEXT_PREFIX} {body} {instruction}", order

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,10 +258,17 @@ class UIOConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> UIOConfig:
-        """``tiny`` (tests), ``small`` (CPU training), ``large``/``xl``/``xxl`` (official sizes)."""
+        """``tiny`` (tests), ``small`` (CPU training), ``large``/``xl``/``xxl`` (official sizes).
+
+        ``UIOConfig.preset("small", vit={"num_layers": 2})`` keeps the preset's other ViT fields."""
         if name not in PRESETS:
             raise ValueError(f"unknown UIOConfig preset {name!r}; choose from {sorted(PRESETS)}")
         config = PRESETS[name]()
+        # a dict for a nested config (``vit``, ``image_history``, ...) changes only the fields it names
+        overrides = {
+            key: dataclasses.replace(getattr(config, key), **value) if isinstance(value, Mapping) else value
+            for key, value in overrides.items()
+        }
         return dataclasses.replace(config, **overrides) if overrides else config
 
 
