@@ -1,7 +1,8 @@
-"""PointNav benchmark: render speed (1 and 2 processes, RGB and RGB-D), memory per env, oracle and
-random-policy quality. Prints a table and appends it to benchmarks/RESULTS.md.
+"""Navigation benchmark: PointNav and ObjectNav render speed (1 and 2 processes), memory per env,
+oracle and random-policy quality. Prints a table and appends it to benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/bench_nav.py                # everything, ~3-4 min on 2 cores
+    .venv/bin/python benchmarks/bench_nav.py                # everything, ~8-10 min on 2 cores
+    .venv/bin/python benchmarks/bench_nav.py --tasks objectnav --episodes 100
     .venv/bin/python benchmarks/bench_nav.py --steps 300 --episodes 20 --no-append
 """
 
@@ -15,6 +16,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +75,85 @@ def memory_per_env() -> tuple[float, float]:
     return first, further
 
 
+def objectnav_steps_per_second(steps: int, seed: int = 0) -> float:
+    """Random actions other than End at the default 320x240 (RGB, depth and the segmentation pass
+    that visibility needs); resets are excluded from the timing."""
+    from uio_agent.envs.nav.objectnav import ObjectNavEnv
+
+    env = ObjectNavEnv()
+    rng = np.random.default_rng(seed)
+    moves = [0, 1, 2, 4, 5]  # every action but End
+    env.reset(seed=seed)
+    for _ in range(10):  # warm-up
+        env.step(int(rng.choice(moves)))
+    elapsed, done_steps = 0.0, 0
+    while done_steps < steps:
+        t = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(int(rng.choice(moves)))
+        elapsed += time.perf_counter() - t
+        done_steps += 1
+        if terminated or truncated:
+            env.reset(seed=seed + done_steps)
+    env.close()
+    return done_steps / elapsed
+
+
+def _objectnav_worker(args: tuple[int, int]) -> float:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return objectnav_steps_per_second(*args)
+
+
+def objectnav_memory_per_env() -> tuple[float, float]:
+    """(MB for the first ObjectNav env incl. GL context, MB for each further env) after a reset."""
+    from uio_agent.envs.nav.objectnav import ObjectNavEnv
+
+    base = rss_mb()
+    envs = [ObjectNavEnv()]
+    envs[0].reset(seed=0)
+    first = rss_mb() - base
+    mid = rss_mb()
+    for k in range(1, 4):
+        envs.append(ObjectNavEnv())
+        envs[-1].reset(seed=k)
+    further = (rss_mb() - mid) / 3
+    for env in envs:
+        env.close()
+    return first, further
+
+
+def objectnav_quality(policy: str, episodes: int, preset: str) -> dict[str, float]:
+    """Oracle, or random policies: ``random`` walks uniformly over the five motion actions and calls End
+    once a target-type object is visible (privileged, like habitat's RandomAgent stopping in reach);
+    ``random-uniform6`` draws all six actions, End included."""
+    from uio_agent.envs.nav.objectnav import ObjectNavEnv
+
+    env = ObjectNavEnv(split="val", preset=preset)
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in range(episodes):
+        _, info = env.reset(seed=seed, options={"oracle": policy == "oracle"})
+        done = False
+        while not done:
+            if policy == "oracle":
+                action = info["oracle_action"]
+            elif policy == "random":
+                seen = any(v["objectType"] == info["object_type"] for v in info["visible_objects"])
+                action = 3 if seen else int(rng.choice([0, 1, 2, 4, 5]))
+            else:
+                action = int(rng.integers(0, 6))
+            _, _, terminated, truncated, info = env.step(action)
+            done = terminated or truncated
+        rows.append((info["success"], info["spl"], info["distance_to_target"], info["episode_length"]))
+    env.close()
+    a = np.array(rows, dtype=np.float64)
+    return {
+        "success": a[:, 0].mean(),
+        "spl": a[:, 1].mean(),
+        "distance_to_target": a[:, 2].mean(),
+        "steps": a[:, 3].mean(),
+    }
+
+
 def policy_quality(policy: str, episodes: int, preset: str) -> dict[str, float]:
     from uio_agent.envs.nav.pointnav import PointNavEnv
 
@@ -105,18 +186,8 @@ def policy_quality(policy: str, episodes: int, preset: str) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--steps", type=int, default=1000, help="timed steps per measurement")
-    parser.add_argument("--episodes", type=int, default=100, help="episodes for oracle / random figures")
-    parser.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
-    args = parser.parse_args()
-
-    load_start = os.getloadavg()[0]
-    lines = ["| measurement | value |", "|---|---|"]
-    ctx = mp.get_context("spawn")
+def pointnav_rows(args: argparse.Namespace, ctx: Any) -> list[str]:
+    lines = []
     for label, sensors in SENSOR_SETS.items():
         with ctx.Pool(1) as pool:  # fresh process, like one worker
             single = pool.map(_worker, [(sensors, args.steps, 0)])[0]
@@ -145,6 +216,59 @@ def main() -> None:
             f"{q['distance_to_goal']:.2f} / {q['steps']:.0f} |"
         )
         print(lines[-1], flush=True)
+    return lines
+
+
+def objectnav_rows(args: argparse.Namespace, ctx: Any) -> list[str]:
+    lines = []
+    with ctx.Pool(1) as pool:
+        single = pool.map(_objectnav_worker, [(args.steps, 0)])[0]
+    with ctx.Pool(2) as pool:
+        pair = pool.map(_objectnav_worker, [(args.steps, 0), (args.steps, 100)])
+    lines.append(f"| ObjectNav 320x240 RGB-D + segmentation steps/s, 1 process | {single:.0f} |")
+    lines.append(
+        f"| ObjectNav 320x240 steps/s, 2 processes (each / total) | {pair[0]:.0f} + {pair[1]:.0f} = {sum(pair):.0f} |"
+    )
+    print(lines[-2], lines[-1], sep="\n", flush=True)
+    with ctx.Pool(1) as pool:
+        first, further = pool.apply(objectnav_memory_per_env)
+    lines.append(f"| ObjectNav memory, first env incl. GL context (MB) | {first:.0f} |")
+    lines.append(f"| ObjectNav memory, each further env (MB) | {further:.0f} |")
+    for preset, policy in (
+        ("procthor", "oracle"),
+        ("procthor", "random"),
+        ("procthor", "random-uniform6"),
+        ("locobot", "oracle"),
+    ):
+        q = objectnav_quality(policy, args.episodes, preset)
+        lines.append(
+            f"| ObjectNav {preset}: {policy} policy, {args.episodes} val episodes: success / SPL / "
+            f"distance to target (m) / steps | {q['success']:.3f} / {q['spl']:.3f} / "
+            f"{q['distance_to_target']:.2f} / {q['steps']:.0f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=1000, help="timed steps per measurement")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes for oracle / random figures")
+    parser.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--tasks", nargs="+", choices=["pointnav", "objectnav"], default=["pointnav", "objectnav"]
+    )
+    args = parser.parse_args()
+
+    load_start = os.getloadavg()[0]
+    lines = ["| measurement | value |", "|---|---|"]
+    ctx = mp.get_context("spawn")
+    if "pointnav" in args.tasks:
+        lines += pointnav_rows(args, ctx)
+    if "objectnav" in args.tasks:
+        lines += objectnav_rows(args, ctx)
 
     from uio_agent.envs.nav.render import GL_BACKEND
 

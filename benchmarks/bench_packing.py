@@ -19,8 +19,8 @@ from datetime import date
 
 import torch
 
+from uio_agent.configs import recipe
 from uio_agent.model import ModelInputs, UIOConfig, UIOModel
-from uio_agent.quickstart import CPU_MODEL
 from uio_agent.train.examples import Example, collate
 from uio_agent.train.objectives import TextObjective
 from uio_agent.train.packing import packed_logits, pair_examples
@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = UIOConfig.preset("small", **CPU_MODEL)
+    config = UIOConfig.preset("small", **recipe("cpu_quickstart")["model"])
     model = UIOModel(config).train()
     vocab = torch.arange(0, 3300)  # a generable-vocabulary-sized head
     examples = embodied_mix(config, args.batches * args.batch_size)

@@ -23,16 +23,16 @@ import torch
 from uio_agent.agent.evaluate import EvalConfig, evaluate
 from uio_agent.agent.policy import OraclePolicy, Policy, UIOPolicy
 from uio_agent.codecs.vima import VimaCodec, VimaCodecConfig
+from uio_agent.configs import recipe
 from uio_agent.envs import make_env
 from uio_agent.model import PreprocessConfig, UIOConfig, UIOModel
-from uio_agent.quickstart import CPU_MODEL
 
 ENV = "tabletop/visual_manipulation@L1"
 
 
 def uio_policy(preset: str) -> UIOPolicy:
     torch.manual_seed(0)
-    overrides = CPU_MODEL if preset == "small" else {}
+    overrides = recipe("cpu_quickstart")["model"] if preset == "small" else {}
     config = UIOConfig.preset(preset, **overrides)
     codec = VimaCodec(
         preprocess=PreprocessConfig.from_model_config(config),

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from uio_agent.configs import compose
+
 
 def _parse_overrides(args: Sequence[str]) -> dict[str, str]:
     values: dict[str, str] = {}
@@ -56,23 +58,6 @@ def model_command(args: Sequence[str]) -> int:
     return 0
 
 
-def _compose(name: str, args: Sequence[str]) -> dict[str, Any]:
-    """Hydra's Compose API over the packaged config ``name`` with ``key=value`` overrides."""
-    from hydra import compose, initialize_config_module
-    from omegaconf import OmegaConf
-
-    with initialize_config_module(config_module="uio_agent.configs", version_base=None):
-        cfg = compose(config_name=name, overrides=list(args))
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        raise SystemExit(
-            f"uio-agent {name}: missing required option(s): {', '.join(f'{k}=...' for k in missing)}"
-        )
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
-    return {str(k): v for k, v in container.items()}
-
-
 def _save_config(out: str, config: dict[str, Any]) -> None:
     import yaml
 
@@ -88,7 +73,7 @@ def eval_command(args: Sequence[str]) -> int:
     from uio_agent.agent.build import build_policy
     from uio_agent.agent.evaluate import EvalConfig, evaluate, format_table
 
-    options = _compose("eval", args)
+    options = compose("eval", args)
     _save_config(options["out"], options)
     policy, oracle = build_policy(
         options["policy"],
@@ -122,22 +107,19 @@ def collect_command(args: Sequence[str]) -> int:
     """``uio-agent collect env=tabletop@L1 policy=oracle episodes=N workers=K out=DIR``: record episodes."""
     from uio_agent.agent.collect import collect_main
 
-    options = _compose("collect", args)
+    options = compose("collect", args)
     _save_config(options["out"], options)
     return collect_main(options)
 
 
 def train_command(args: Sequence[str]) -> int:
     """``uio-agent train dataset=DIR out=DIR preset=small steps=N``: train UIO-2 on recorded episodes."""
-    from uio_agent.data.reader import EpisodeDataset
+    from uio_agent.train.families import load_episodes
     from uio_agent.train.loop import TrainConfig, Trainer
 
-    options = _compose("train", args)
+    options = compose("train", args)
     _save_config(options["out"], options)
-    sources = options.pop("dataset")
-    episodes = [
-        ep for source in ([sources] if isinstance(sources, str) else sources) for ep in EpisodeDataset(source)
-    ]
+    episodes = load_episodes(options.pop("dataset"))
     final = Trainer(TrainConfig(**options), episodes).run()
     print(f"trained on {len(episodes)} episodes; final checkpoint {final}")
     return 0
@@ -147,7 +129,7 @@ def quickstart_command(args: Sequence[str]) -> int:
     """``uio-agent quickstart [out=DIR]``: collect, train and evaluate on the embedded suite (~20 min CPU)."""
     from uio_agent.quickstart import QuickstartConfig, run
 
-    options = _compose("quickstart", args)
+    options = compose("quickstart", args)
     _save_config(options["out"], options)
     run(QuickstartConfig(**options))
     return 0

@@ -16,7 +16,8 @@ from uio_agent.agent.evaluate import EvalConfig, evaluate, format_table, navigat
 from uio_agent.agent.nav_policy import RandomWalkPolicy, UIONavPolicy
 from uio_agent.agent.policy import GenerationSettings, UIOPolicy
 from uio_agent.agent.rollout import EpisodeResult
-from uio_agent.codecs.pointnav import NavStep, PointNavCodec, PointNavCodecConfig
+from uio_agent.codecs.navigation import NavCodecConfig, NavStep
+from uio_agent.codecs.pointnav import PointNavCodec
 from uio_agent.data.reader import EpisodeDataset
 from uio_agent.envs.nav.frames import yaw_to_quaternion
 from uio_agent.model import PreprocessConfig, UIOConfig, UIOModel
@@ -29,7 +30,7 @@ def tiny_nav_policy(history_frames: int = 3, **kwargs) -> UIONavPolicy:
     torch.manual_seed(0)
     codec = PointNavCodec(
         preprocess=PreprocessConfig.from_model_config(TINY),
-        config=PointNavCodecConfig(history_frames=history_frames),
+        config=NavCodecConfig(history_frames=history_frames),
     )
     return UIONavPolicy(UIOModel(TINY), codec, **kwargs)
 
@@ -74,7 +75,7 @@ def test_history_embeddings_are_cached_and_equal_to_embedding_the_frames() -> No
         NavStep(step.pose, step.action, frame)
         for step, frame in zip(states[0].history, frames[0][-3:], strict=True)
     ]
-    text = policy.codec.prompt_text(obs["pointgoal_with_gps_compass"], states[0].history)
+    text = policy.codec.prompt_text(obs, {}, states[0].history)
     cached = policy.model_inputs([obs["rgb"]], [text], [states[0]])
     assert cached.image_history_patches is None and cached.image_history_features is not None
     fresh = policy.codec.encode(obs, {}, entries)
@@ -117,7 +118,7 @@ def test_failures_become_stop_reasons() -> None:
     action = unconstrained.act(obs, info)
     if action is None:  # untrained weights: free text is (almost always) no action phrase
         assert unconstrained.state.stop_reason.startswith("unparsable action")
-    too_long = PointNavCodec(config=PointNavCodecConfig(history_frames=8))
+    too_long = PointNavCodec(config=NavCodecConfig(history_frames=8))
     small = UIOConfig.preset("tiny")
     small.image_history.max_frames = 4
     with pytest.raises(ValueError, match="max_frames"):
@@ -144,7 +145,7 @@ def test_checkpoints_and_build_policy_choose_the_codec_family(tmp_path) -> None:
     assert isinstance(build_policy("uio:tiny", "habitat")[0], UIONavPolicy)
     assert isinstance(build_policy("uio:tiny", "tabletop/rotate@L1")[0], UIOPolicy)
     assert codec_family("pointnav/procedural,habitat") == "pointnav"
-    with pytest.raises(ValueError, match="mixes"):
+    with pytest.raises(ValueError, match="mix codec families"):
         codec_family("pointnav/procedural,tabletop/rotate@L1")
 
 

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import random
 
 import numpy as np
 import pytest
 import torch
+from grammar_samples import sample_sentence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from uio_agent.codecs.grammar import ActionParseError
-from uio_agent.codecs.pointnav import (
-    ACTION_PHRASES,
+from uio_agent.codecs.navigation import (
     POSITION_RANGE,
+    NavCodecConfig,
     NavPose,
     NavStep,
-    PointNavCodec,
-    PointNavCodecConfig,
-    goal_text,
     pose_text,
 )
+from uio_agent.codecs.pointnav import ACTION_PHRASES, PointNavCodec, goal_text
 from uio_agent.codecs.prompts import NEXT_ACTION_PHRASES
 from uio_agent.envs.nav.frames import yaw_to_quaternion
 from uio_agent.model.batch import EOS_ID
@@ -48,14 +48,14 @@ def test_goal_text_follows_habitat_sign_convention() -> None:
 
 def test_prompt_layout_with_history() -> None:
     steps = [NavStep(NavPose(0.0, 0.0, 0.0), 1), NavStep(NavPose(0.0, -0.25, 0.0), 2)]
-    text = CODEC.prompt_text([3.21, 0.7], steps)
+    text = CODEC.prompt_text({"pointgoal_with_gps_compass": [3.21, 0.7]}, {}, steps)
     assert text.startswith(f"[Text] [S] {NEXT_ACTION_PHRASES[0]} The goal is 3.2 meters away and 40 degrees")
     assert 'with the discrete action space "stop, move forward, turn left, turn right" based on' in text
     assert text.endswith(
         "History: <image_history_1> ( <extra_id_699> <extra_id_699> <extra_id_200> ) move forward "
         "<image_history_2> ( <extra_id_699> <extra_id_694> <extra_id_200> ) turn left"
     )
-    assert "History:" not in CODEC.prompt_text([1.0, 0.0], [])
+    assert "History:" not in CODEC.prompt_text({"pointgoal_with_gps_compass": [1.0, 0.0]}, {}, [])
     # the text round-trips through the tokenizer (special pieces after single spaces)
     assert CODEC.tokenizer.decode(CODEC.tokenizer.encode(text), stop_at_eos=True) == text
 
@@ -74,22 +74,24 @@ def test_pose_tokens_cover_the_documented_range() -> None:
 
 
 def test_relative_pose_is_in_the_start_frame() -> None:
-    start, start_rot = [1.0, 0.0, 2.0], yaw_to_quaternion(math.pi / 2)  # facing -x
+    def info(position: list[float], yaw: float) -> dict:
+        return {"agent_position": position, "agent_rotation": yaw_to_quaternion(yaw)}
+
+    start = info([1.0, 0.0, 2.0], math.pi / 2)  # facing -x
+    assert dataclasses.astuple(CODEC.agent_pose(start)) == pytest.approx((1.0, 2.0, math.pi / 2))
     # one metre further along -x is one metre "forward" = -z in the start frame; then turned left 10 deg
-    pose = NavPose.relative(
-        start, start_rot, [0.0, 0.0, 2.0], yaw_to_quaternion(math.pi / 2 + math.radians(10))
-    )
+    pose = CODEC.relative_pose(start, info([0.0, 0.0, 2.0], math.pi / 2 + math.radians(10)))
     assert pose.x == pytest.approx(0.0, abs=1e-9) and pose.z == pytest.approx(-1.0)
     assert pose.yaw == pytest.approx(math.radians(10))
     # facing -x, the agent's right is -z in the world (turning left by 90 deg rotates +x to -z)
-    right = NavPose.relative(start, start_rot, [1.0, 0.0, 1.5], start_rot)
+    right = CODEC.relative_pose(start, info([1.0, 0.0, 1.5], math.pi / 2))
     assert right.x == pytest.approx(0.5) and right.z == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(KeyError, match="agent pose"):
-        NavPose.from_info({"agent_position": start}, {})
+        CODEC.relative_pose(start, {"agent_position": [0.0, 0.0, 0.0]})
 
 
 def test_encode_windows_history_and_fills_image_streams() -> None:
-    codec = PointNavCodec(config=PointNavCodecConfig(history_frames=3))
+    codec = PointNavCodec(config=NavCodecConfig(history_frames=3))
     obs = {"rgb": _frame(0), "pointgoal_with_gps_compass": np.array([2.0, -0.3], np.float32)}
     history = [NavStep(NavPose(0.0, -0.25 * k, 0.0), 1, _frame(k + 1)) for k in range(5)]
     inputs = codec.encode(obs, {}, history)
@@ -112,7 +114,7 @@ def test_target_and_decode_round_trip() -> None:
     assert [CODEC.target(episode, t) for t in range(4)] == ["move forward", "turn left", "turn right", "stop"]
     for action, phrase in enumerate(ACTION_PHRASES):
         assert CODEC.decode(phrase) == action
-    assert CODEC.decode("  Move_Forward ") == 1
+    assert CODEC.decode("  Move_Forward ") == 1 and CODEC.decode("TurnLeft") == 2
     with pytest.raises(ValueError, match="outside"):
         CODEC.target(episode, 4)
     with pytest.raises(ValueError, match=r"0\.\.3"):
@@ -140,22 +142,16 @@ def test_grammar_accepts_exactly_the_four_actions() -> None:
     assert first.sum() == len({tok.encode(p)[0] for p in ACTION_PHRASES})
     assert grammar.allowed_mask(tok.encode("stop")[:-1]).nonzero()[0].tolist() == [EOS_ID]
     # the allowed_tokens hook keeps random logits inside the language
-    hook = grammar.allowed_tokens()
-    prefix: list[int] = []
-    generator = torch.Generator().manual_seed(0)
-    while not prefix or prefix[-1] != EOS_ID:
-        mask = hook(torch.tensor([prefix], dtype=torch.long))[0]
-        logits = torch.randn(mask.shape[0], generator=generator).masked_fill(~mask, -math.inf)
-        prefix.append(int(logits.argmax()))
+    prefix = sample_sentence(grammar, torch.Generator().manual_seed(0))
     assert CODEC.decode(tok.decode(prefix, stop_at_eos=True)) in range(4)
 
 
 def test_config_validation_and_save_load(tmp_path) -> None:
     with pytest.raises(ValueError, match="history_frames"):
-        PointNavCodecConfig(history_frames=9)
+        NavCodecConfig(history_frames=9)
     with pytest.raises(ValueError, match="phrase"):
-        PointNavCodecConfig(phrase=19)
-    codec = PointNavCodec(config=PointNavCodecConfig(phrase=5, history_frames=8))
+        NavCodecConfig(phrase=19)
+    codec = PointNavCodec(config=NavCodecConfig(phrase=5, history_frames=8))
     codec.save(tmp_path)
     loaded = PointNavCodec.load(tmp_path, tokenizer_sha256=codec.tokenizer.sha256)
     assert loaded.config == codec.config

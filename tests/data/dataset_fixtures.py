@@ -123,5 +123,6 @@ def assert_same_episode(a: Episode, b: Episode) -> None:
         "meta_info",
         "success",
         "failure_reason",
+        "step_infos",
     ):
         assert_same(getattr(a, name), getattr(b, name), name)

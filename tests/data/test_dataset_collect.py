@@ -144,3 +144,13 @@ def test_killed_collection_resumes_without_loss_or_duplicates(tmp_path: Path) ->
         tasks[k % len(tasks)] for k in range(5)
     ]
     assert not (out / "chunks").exists()
+
+
+def test_env_kwargs_reach_the_environments_and_belong_to_the_content(tmp_path: Path) -> None:
+    small = {"width": 32, "height": 24}
+    summary = collect("pointnav/procedural", "oracle", 2, 1, tmp_path, progress=False, env_kwargs=small)
+    assert summary.kept == 2
+    episode = EpisodeDataset(tmp_path)[0]
+    assert episode.observations[0]["rgb"].shape == (24, 32, 3)
+    with pytest.raises(CollectConfigError, match=r"env_kwargs: \{'height': 24, 'width': 32\} -> None"):
+        collect("pointnav/procedural", "oracle", 2, 1, tmp_path, progress=False)

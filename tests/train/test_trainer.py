@@ -119,3 +119,15 @@ def test_objective_vocab_restriction_is_exact_and_soft_targets_are_smooth() -> N
     assert soft(near, t, torch.ones_like(t)).loss < soft(far, t, torch.ones_like(t)).loss
     with pytest.raises(ValueError, match="outside the training vocabulary"):
         TextObjective(vocab)(full[..., vocab], torch.tensor([[2, 1, 1], [1, 1, 1]]), torch.ones(2, 3))
+
+
+def test_named_recipes_build_a_trainer_and_command_line_options_win(tmp_path) -> None:
+    from uio_agent.configs import compose, recipe
+
+    quick, hour = recipe("cpu_quickstart"), recipe("cpu_1h")
+    assert (quick["time_limit_s"], hour["time_limit_s"]) == (600, 3600)
+    assert hour["model"] == quick["model"] and hour["steps"] > quick["steps"]
+    assert compose("train", ["recipe=cpu_1h", "dataset=x", "out=y", "lr=5e-4"])["lr"] == 5e-4
+    trainer = Trainer(TrainConfig(**{**quick, "out": str(tmp_path)}), synthetic_episodes(2))
+    assert trainer.model.config.vit.num_layers == 2 and trainer.model.config.emb_dim == 192
+    assert not trainer.codec.config.with_instruction

@@ -1,8 +1,9 @@
 """Policies from their command-line names: ``oracle``, ``random``, ``random_walk`` (navigation: never
-STOPs, for next-frame / next-action data), ``uio:<preset>``, or a checkpoint folder.
+ends its episode, for next-frame / next-action data), ``uio:<preset>``, or a checkpoint folder.
 
-A UIO-2 policy needs the codec of its environment family: navigation suites (``pointnav``, ``habitat``)
-get the PointNav codec and :class:`UIONavPolicy`, the others the VIMA codec and :class:`UIOPolicy`. A
+A UIO-2 policy needs the codec of its environment family: PointNav suites (``pointnav``, ``habitat``)
+get the PointNav codec and :class:`UIONavPolicy`, ObjectNav suites (``objectnav``, ``thor``) the
+ObjectNav codec and :class:`UIOObjectNavPolicy`, the others the VIMA codec and :class:`UIOPolicy`. A
 checkpoint folder says which family it was trained for in ``codec.json``; a mismatch is refused.
 """
 
@@ -10,30 +11,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import torch
 
 from uio_agent.agent.policy import GenerationSettings, OraclePolicy, Policy, RandomPolicy, UIOPolicy
-from uio_agent.envs.names import EnvName
+from uio_agent.codecs.families import one_family
 from uio_agent.envs.registry import expand_env_name, make_env
 from uio_agent.model.checkpoint import CheckpointError
 
-#: environment suites whose UIO-2 policy speaks the PointNav codec
-NAVIGATION_SUITES = frozenset({"pointnav", "habitat"})
+if TYPE_CHECKING:
+    from uio_agent.agent.nav_policy import UIONavPolicy
+
+#: the Discrete(n) action count of each navigation family (no probe environment needed)
+NAVIGATION_ACTIONS = {"pointnav": 4, "objectnav": 6}
 
 
 def codec_family(env_name: str) -> str:
-    """``"pointnav"`` or ``"vima"``: the codec family of an environment name (or comma-separated list)."""
-    suites = {EnvName.parse(part.strip()).suite for part in env_name.split(",") if part.strip()}
-    families = {"pointnav" if suite in NAVIGATION_SUITES else "vima" for suite in suites}
-    if len(families) != 1:
-        raise ValueError(
-            f"{env_name!r} mixes navigation and tabletop suites; one UIO-2 policy speaks one codec: "
-            "evaluate them separately"
-        )
-    return families.pop()
+    """``"pointnav"``, ``"objectnav"`` or ``"vima"``: the codec family of an environment name (or a
+    comma-separated list of names)."""
+    names = [part.strip() for part in env_name.split(",") if part.strip()]
+    return one_family(names, repr(env_name), remedy="evaluate them separately")
 
 
 def build_policy(
@@ -49,25 +48,26 @@ def build_policy(
     """The policy named ``spec`` and whether its environments must run in oracle mode.
 
     ``env_kwargs`` (``make_env`` options) are only used to build a probe environment for ``random``'s
-    action space; navigation suites need none (PointNav is always Discrete(4)).
+    action space; navigation suites need none (PointNav is always Discrete(4), ObjectNav Discrete(6)).
     """
     if spec == "oracle":
         return OraclePolicy(), True
     family = codec_family(env_name)
     if spec == "random":
-        if family == "pointnav":
-            return RandomPolicy(gym.spaces.Discrete(4), seed=seed), False
+        if family in NAVIGATION_ACTIONS:
+            return RandomPolicy(gym.spaces.Discrete(NAVIGATION_ACTIONS[family]), seed=seed), False
         probe = make_env(expand_env_name(env_name.split(",")[0].strip())[0], **(env_kwargs or {}))
         try:
             return RandomPolicy(probe.action_space, seed=seed), False
         finally:
             probe.close()
     if spec == "random_walk":
-        if family != "pointnav":
+        if family not in NAVIGATION_ACTIONS:
             raise ValueError(f"policy 'random_walk' is for navigation suites, not {env_name!r}; use 'random'")
-        from uio_agent.agent.nav_policy import RandomWalkPolicy
+        from uio_agent.agent.nav_policy import OBJECTNAV_WALK, POINTNAV_WALK, RandomWalkPolicy
 
-        return RandomWalkPolicy(seed=seed), False
+        walk = OBJECTNAV_WALK if family == "objectnav" else POINTNAV_WALK
+        return RandomWalkPolicy(seed=seed, actions=walk), False
     settings = GenerationSettings(**(generation or {}))
     if spec.startswith("uio:"):
         from uio_agent.model import PreprocessConfig, UIOConfig, UIOModel
@@ -75,13 +75,11 @@ def build_policy(
         config = UIOConfig.preset(spec.removeprefix("uio:"))
         torch.manual_seed(seed)
         preprocess = PreprocessConfig.from_model_config(config)
-        if family == "pointnav":
-            from uio_agent.agent.nav_policy import UIONavPolicy
-            from uio_agent.codecs.pointnav import PointNavCodec
-
-            return UIONavPolicy(
+        if family in NAVIGATION_ACTIONS:
+            nav_class = _nav_policy_class(family)
+            return nav_class(
                 UIOModel(config),
-                PointNavCodec(preprocess=preprocess),
+                nav_class.codec_class(preprocess=preprocess),
                 generation=settings,
                 device=device,
                 seed=seed,
@@ -98,10 +96,10 @@ def build_policy(
             raise ValueError(
                 f"checkpoint {spec} was saved for the {saved!r} codec but {env_name!r} needs {family!r}"
             )
-        if family == "pointnav":
-            from uio_agent.agent.nav_policy import UIONavPolicy
-
-            return UIONavPolicy.from_pretrained(spec, generation=settings, device=device, seed=seed), False
+        if family in NAVIGATION_ACTIONS:
+            return _nav_policy_class(family).from_pretrained(
+                spec, generation=settings, device=device, seed=seed
+            ), False
         return UIOPolicy.from_pretrained(
             spec, replan=replan, generation=settings, device=device, seed=seed
         ), False
@@ -109,6 +107,13 @@ def build_policy(
         f"unknown policy {spec!r}: use 'oracle', 'random', 'random_walk' (navigation), 'uio:<preset>' "
         "(e.g. uio:tiny) or a checkpoint folder"
     )
+
+
+def _nav_policy_class(family: str) -> type[UIONavPolicy]:
+    """The UIO-2 policy class of a navigation codec family (imported lazily: it loads the model code)."""
+    from uio_agent.agent.nav_policy import UIONavPolicy, UIOObjectNavPolicy
+
+    return UIOObjectNavPolicy if family == "objectnav" else UIONavPolicy
 
 
 def _checkpoint_family(folder: Path) -> str:

@@ -82,6 +82,8 @@ class CollectConfig:
     seed: int = 0
     chunk_size: int = 50
     keep_failures: bool = False
+    #: ``make_env`` options, e.g. ``{"width": 64, "height": 64}`` for small navigation frames
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -101,7 +103,11 @@ class CollectConfig:
             )
 
     def content(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in _FREE_OPTIONS}
+        """The options that decide the dataset (no ``env_kwargs`` when empty, as runs before it recorded)."""
+        content = {k: v for k, v in asdict(self).items() if k not in _FREE_OPTIONS}
+        if not content["env_kwargs"]:
+            del content["env_kwargs"]
+        return content
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,7 @@ def collect(
     keep_failures: bool = False,
     oracle: bool | None = None,
     progress: bool = True,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> CollectSummary:
     """Collect ``episodes`` attempts (over all shards; this process runs shard ``shard_id``) of ``env``
     with ``policy`` into the dataset ``out/data``; resumable (see the module docstring).
@@ -272,6 +279,7 @@ def collect(
         seed=seed,
         chunk_size=chunk_size,
         keep_failures=keep_failures,
+        env_kwargs=dict(env_kwargs or {}),
     )
     started = time.monotonic()
     root = Path(out)
@@ -297,7 +305,7 @@ def collect(
                 summary.chunks_skipped += 1
                 _count(summary, record)
         if isinstance(policy, str):
-            policy_obj, oracle_mode = build_policy(policy, env)
+            policy_obj, oracle_mode = build_policy(policy, env, env_kwargs=config.env_kwargs)
         else:
             policy_obj, oracle_mode = policy, bool(oracle)
         kill_after = _fault_after_chunks()
@@ -316,7 +324,13 @@ def collect(
                 done: dict[int, dict[int, Any]] = {cid: {} for cid in pending}
                 seeds = [a.seed for c in pending.values() for a in c.attempts]
                 for result in run_episodes(
-                    task, policy_obj, seeds, workers=workers, oracle=oracle_mode, record_trajectories=True
+                    task,
+                    policy_obj,
+                    seeds,
+                    workers=workers,
+                    oracle=oracle_mode,
+                    record_trajectories=True,
+                    env_kwargs=config.env_kwargs,
                 ):
                     cid = owner[result.seed]
                     done[cid][result.seed] = result
@@ -395,7 +409,7 @@ def _write_chunk(
         "successes": successes,
         "dropped": dict(dropped),
     }
-    obs_space, act_space = env_spaces(chunk.env_name)
+    obs_space, act_space = env_spaces(chunk.env_name, config.env_kwargs)
     write_dataset(
         kept,
         folder,
@@ -458,6 +472,7 @@ def collect_main(options: Mapping[str, Any]) -> int:
         seed=int(options["seed"]),
         chunk_size=int(options["chunk_size"]),
         keep_failures=bool(options["keep_failures"]),
+        env_kwargs=dict(options.get("env_kwargs") or {}),
     )
     print(f"collect: {summary.line()} ({summary.seconds:.1f} s)")
     return 0

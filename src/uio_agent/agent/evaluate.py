@@ -71,7 +71,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
 
 def summarize(results: Iterable[EpisodeResult]) -> dict[str, Any]:
     """``M`` of the contract: episodes, success_rate, success_ci95, tabletop pick/place diagnostics, and
-    navigation's ``spl``/``soft_spl``/``distance_to_goal`` (:func:`navigation_summary`)."""
+    navigation's ``spl``/``soft_spl``/``distance_to_goal``/``distance_to_target`` (:func:`navigation_summary`)."""
     items = list(results)
     n = len(items)
     wins = sum(r.success for r in items)
@@ -120,31 +120,40 @@ def mean_interval(values: Sequence[float], z: float = 1.959964) -> tuple[float, 
     return (mean - z * sd / math.sqrt(n), mean + z * sd / math.sqrt(n))
 
 
-def navigation_summary(items: Sequence[EpisodeResult]) -> dict[str, Any]:
-    """``spl``, ``soft_spl``, ``distance_to_goal`` (means with 95% intervals) from each episode's last info.
+#: per-episode distance metrics of the navigation suites (PointNav's goal point, ObjectNav's target)
+DISTANCE_KEYS = ("distance_to_goal", "distance_to_target")
 
-    Only for navigation results (some episode reports ``spl``). An episode that ended before its first
-    step (reset error, the policy could not act) counts as SPL = SoftSPL = 0 and has no distance.
+
+def navigation_summary(items: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """``spl``, ``soft_spl`` (PointNav) and the distance to the goal (``distance_to_goal``, PointNav) or
+    target (``distance_to_target``, ObjectNav): means with 95% intervals from each episode's last info.
+
+    Only for navigation results (some episode reports ``spl``); a metric appears when some episode
+    reports it. An episode that ended before its first step (reset error, the policy could not act)
+    counts as SPL = SoftSPL = 0 and has no distance; an SPL the environment could not compute (NaN:
+    no shortest path to the target) is left out of the SPL mean.
     """
     finals = [next((i for i in reversed(r.step_infos) if "spl" in i), None) for r in items]
     if not any(f is not None for f in finals):
         return {}
     out: dict[str, Any] = {}
     for key in ("spl", "soft_spl"):
+        if not any(f is not None and key in f for f in finals):
+            continue
         values = [float(f[key]) if f is not None else 0.0 for f in finals]
+        values = [v for v in values if math.isfinite(v)]
         lo, hi = mean_interval(values)
-        out[key] = sum(values) / len(values)
+        out[key] = sum(values) / len(values) if values else 0.0
         out[f"{key}_ci95"] = [max(0.0, lo), min(1.0, hi)]
-    distances = [
-        float(f["distance_to_goal"])
-        for f in finals
-        if f is not None and math.isfinite(float(f.get("distance_to_goal", math.nan)))
-    ]
-    if distances:
-        lo, hi = mean_interval(distances)
-        out["distance_to_goal"] = sum(distances) / len(distances)
-        out["distance_to_goal_ci95"] = [max(0.0, lo), hi]
-        out["distance_to_goal_episodes"] = len(distances)
+    for key in DISTANCE_KEYS:
+        distances = [
+            float(f[key]) for f in finals if f is not None and math.isfinite(float(f.get(key, math.nan)))
+        ]
+        if distances:
+            lo, hi = mean_interval(distances)
+            out[key] = sum(distances) / len(distances)
+            out[f"{key}_ci95"] = [max(0.0, lo), hi]
+            out[f"{key}_episodes"] = len(distances)
     return out
 
 
@@ -177,8 +186,8 @@ def format_table(
 ) -> str:
     """Tasks as rows, levels as columns, success in percent; the last row averages tasks per level.
 
-    Navigation results (with ``spl``) get one row per environment: success, SPL, SoftSPL and distance
-    to goal, each with its 95% interval."""
+    Navigation results (with ``spl``) get one row per environment: success, SPL, and SoftSPL and the
+    distance to the goal or target where reported, each with its 95% interval."""
     if per_task and all("spl" in m for m in per_task.values()):
         return _navigation_table(per_task)
     levels = list(per_level)
@@ -201,21 +210,26 @@ def format_table(
 
 def _navigation_table(per_task: Mapping[str, Mapping[str, Any]]) -> str:
     def cell(m: Mapping[str, Any], key: str, ci: str, scale: float, digits: int) -> str:
+        if key not in m:
+            return "–"
         lo, hi = m[ci]
         return f"{scale * m[key]:.{digits}f} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
 
+    metrics = list(per_task.values())
+    columns = [("success_rate", "success %", 100.0, 1), ("spl", "SPL", 1.0, 3)]
+    if any("soft_spl" in m for m in metrics):
+        columns.append(("soft_spl", "SoftSPL", 1.0, 3))
+    for key in DISTANCE_KEYS:
+        if any(key in m for m in metrics):
+            columns.append((key, f"{key.replace('_', ' ')} (m)", 1.0, 2))
     lines = [
-        "| env | episodes | success % | SPL | SoftSPL | distance to goal (m) |",
-        "|---|---|---|---|---|---|",
+        "| env | episodes | " + " | ".join(title for _, title, _, _ in columns) + " |",
+        "|---" * (len(columns) + 2) + "|",
     ]
     for task, m in per_task.items():
-        distance = (
-            cell(m, "distance_to_goal", "distance_to_goal_ci95", 1.0, 2) if "distance_to_goal" in m else "–"
-        )
-        lines.append(
-            f"| {task} | {m['episodes']} | {cell(m, 'success_rate', 'success_ci95', 100.0, 1)} | "
-            f"{cell(m, 'spl', 'spl_ci95', 1.0, 3)} | {cell(m, 'soft_spl', 'soft_spl_ci95', 1.0, 3)} | {distance} |"
-        )
+        ci = {key: "success_ci95" if key == "success_rate" else f"{key}_ci95" for key, _, _, _ in columns}
+        cells = [cell(m, key, ci[key], scale, digits) for key, _, scale, digits in columns]
+        lines.append(f"| {task} | {m['episodes']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -1,5 +1,6 @@
-"""UIO-2 as a PointNav policy: one action phrase per step from the goal, the current frame and a
-sliding window of history frames (``codecs/pointnav.py`` for the text format).
+"""UIO-2 as a navigation policy (PointNav, ObjectNav): one action phrase per step from the observation,
+the current frame and a sliding window of history frames (``codecs/navigation.py`` for the text format,
+``codecs/pointnav.py`` and ``codecs/objectnav.py`` for each task's part).
 
 Each frame the agent sees is embedded once (ViT + resampler, ``UIOModel.embed_history_frames``) when
 the action taken from it is known, and kept in the environment's state with its pose and action;
@@ -10,9 +11,10 @@ model call for the history embeddings and one for generation.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -20,7 +22,10 @@ from torch import Tensor
 
 from uio_agent.agent.policy import CheckpointPolicy, GenerationSettings, Policy
 from uio_agent.codecs.grammar import ActionParseError
-from uio_agent.codecs.pointnav import NavPose, NavStep, PointNavCodec
+from uio_agent.codecs.navigation import NavCodec, NavPose, NavStep
+from uio_agent.codecs.objectnav import ObjectNavCodec
+from uio_agent.codecs.pointnav import PointNavCodec
+from uio_agent.envs.nav import motion, thor
 from uio_agent.model.batch import ModelInputs
 from uio_agent.model.generate import generate
 from uio_agent.model.uio import UIOModel
@@ -43,14 +48,16 @@ class NavState:
 
 
 class UIONavPolicy(CheckpointPolicy):
-    """UIO-2 acting step by step in PointNav environments (embedded ``pointnav`` or ``habitat``)."""
+    """UIO-2 acting step by step in PointNav environments (embedded ``pointnav`` or ``habitat``); the
+    task is the codec's, so :class:`UIOObjectNavPolicy` differs only in the codec it loads."""
 
-    codec_class = PointNavCodec
+    codec: NavCodec
+    codec_class: ClassVar[type[NavCodec]] = PointNavCodec
 
     def __init__(
         self,
         model: UIOModel,
-        codec: PointNavCodec,
+        codec: NavCodec,
         *,
         generation: GenerationSettings | None = None,
         device: str | torch.device = "cpu",
@@ -66,8 +73,8 @@ class UIONavPolicy(CheckpointPolicy):
 
     # ------------------------------------------------------------------ acting
     def initial_state(self, info: Mapping[str, Any]) -> NavState:
-        """The start pose is kept: history poses are relative to it."""
-        return NavState(start_info={k: info[k] for k in ("agent_position", "agent_rotation") if k in info})
+        """The start pose is kept (copied: history poses are relative to it)."""
+        return NavState(start_info={k: copy.deepcopy(info[k]) for k in self.codec.pose_keys if k in info})
 
     def _history_features(self, states: Sequence[NavState]) -> tuple[Tensor | None, Tensor | None]:
         """Cached windows stacked to [B, F, latents, d] with a [B, F] frame mask (None: no history yet)."""
@@ -113,13 +120,11 @@ class UIONavPolicy(CheckpointPolicy):
             if state.stop_reason is not None:
                 continue
             try:
-                pose = NavPose.from_info(state.start_info, infos[i])
-                text = self.codec.prompt_text(obs[i]["pointgoal_with_gps_compass"], state.history)
+                pose = self.codec.relative_pose(state.start_info, infos[i])
+                text = self.codec.prompt_text(obs[i], infos[i], state.history)
                 frame = np.asarray(obs[i]["rgb"])
             except (KeyError, ValueError) as err:
-                state.stop_reason = (
-                    f"cannot encode the observation (needs rgb, the point goal and the pose): {err}"
-                )
+                state.stop_reason = f"cannot encode the observation: {err}"
                 continue
             rows.append(i)
             poses.append(pose)
@@ -193,6 +198,29 @@ class UIONavPolicy(CheckpointPolicy):
         del state.history[:-window], state.features[:-window]
 
 
+class UIOObjectNavPolicy(UIONavPolicy):
+    """UIO-2 acting step by step in ObjectNav environments (embedded ``objectnav`` or ``thor``)."""
+
+    codec_class = ObjectNavCodec
+
+
+@dataclass(frozen=True)
+class WalkActions:
+    """The action ids a random walk uses: one forward move, two turns, the episode end, optional looks."""
+
+    count: int
+    forward: int
+    turns: tuple[int, int]
+    stop: int
+    looks: tuple[int, ...] = ()
+
+
+POINTNAV_WALK = WalkActions(4, motion.MOVE_FORWARD, (motion.TURN_LEFT, motion.TURN_RIGHT), motion.STOP)
+OBJECTNAV_WALK = WalkActions(
+    6, thor.MOVE_AHEAD, (thor.ROTATE_LEFT, thor.ROTATE_RIGHT), thor.END, (thor.LOOK_UP, thor.LOOK_DOWN)
+)
+
+
 @dataclass
 class WalkState:
     rng: np.random.Generator
@@ -201,18 +229,38 @@ class WalkState:
 
 
 class RandomWalkPolicy(Policy):
-    """A PointNav random walk that never calls STOP: MOVE_FORWARD with ``forward`` probability, else a turn.
+    """A random walk that does not end its episode: the forward move with probability ``forward``, a look
+    up / down with ``look`` (ObjectNav), the end action with ``stop`` (0 unless asked), else a turn.
 
     Episodes run to the step budget, which is what next-frame / next-action data want (UIO-2's random
-    trajectories); a uniform policy over the four actions STOPs after about four steps.
+    trajectories); a uniform policy STOPs after about four PointNav steps (six ObjectNav steps).
     Reproducible per (policy seed, episode seed), like :class:`RandomPolicy`.
     """
 
-    def __init__(self, seed: int = 0, forward: float = 0.5) -> None:
-        if not 0.0 <= forward <= 1.0:
-            raise ValueError(f"forward must be a probability in [0, 1], got {forward}")
+    def __init__(
+        self,
+        seed: int = 0,
+        forward: float = 0.5,
+        *,
+        look: float = 0.1,
+        stop: float = 0.0,
+        actions: WalkActions = POINTNAV_WALK,
+    ) -> None:
+        look = look if actions.looks else 0.0
+        for name, value in (("forward", forward), ("look", look), ("stop", stop)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+        turn = 1.0 - forward - look - stop
+        if turn < -1e-12:
+            raise ValueError(f"forward + look + stop must be <= 1, got {forward} + {look} + {stop}")
         self.seed = seed
-        self.probabilities = np.array([0.0, forward, (1 - forward) / 2, (1 - forward) / 2])
+        self.actions = actions
+        self.probabilities = np.zeros(actions.count)
+        self.probabilities[actions.forward] = forward
+        self.probabilities[actions.stop] = stop
+        self.probabilities[list(actions.turns)] = max(turn, 0.0) / 2
+        if actions.looks:
+            self.probabilities[list(actions.looks)] = look / len(actions.looks)
 
     def initial_state(self, info: Mapping[str, Any]) -> WalkState:
         episode_seed = int(info.get("episode_seed", info.get("seed", 0)) or 0)
@@ -226,6 +274,6 @@ class RandomWalkPolicy(Policy):
     ) -> tuple[list[Any], list[WalkState]]:
         actions: list[Any] = []
         for state in states:
-            actions.append(int(state.rng.choice(4, p=self.probabilities)))
+            actions.append(int(state.rng.choice(self.actions.count, p=self.probabilities)))
             state.steps_taken += 1
         return actions, list(states)

@@ -11,6 +11,11 @@ Episode-level data is stored once per episode, never repeated per step:
   ``infos/meta_info_json`` (one exact-JSON string) and ``infos/prompt_assets/{count, names, layouts,
   arrays/<path>, masks/<path>}`` (see :mod:`uio_agent.data.prompt_assets`).
 
+Per-step info values (the agent pose of navigation episodes) follow Minari's one-info-per-step
+convention under ``infos/steps/<key>/...``: ``T + 1`` entries per leaf (see
+:mod:`uio_agent.data.step_infos`); the group is absent when the episode has none (VIMA episodes, and
+datasets written before format 2).
+
 ``sha256`` covers every array and string of the episode, so a flipped byte inside image data (which
 HDF5 itself cannot notice: Minari writes no checksummed filters) is reported instead of trained on.
 """
@@ -24,8 +29,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from uio_agent.data import exact_json, prompt_assets
+from uio_agent.data import exact_json, prompt_assets, step_infos
 from uio_agent.data.episode import Episode
+
+#: the ``infos`` group of per-step values
+STEPS = "steps"
 
 
 def stack(space: spaces.Space[Any], items: list[Any], where: str) -> Any:
@@ -95,7 +103,7 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def episode_infos(episode: Episode) -> dict[str, Any]:
-    """The episode-level ``infos`` tree (meta_info and prompt assets)."""
+    """The ``infos`` tree: meta_info and prompt assets, and the per-step infos under ``steps``."""
     packed = prompt_assets.pack(episode.prompt_assets)
     assets: dict[str, Any] = {"count": np.array([len(packed)], dtype=np.int64)}
     if len(packed):
@@ -105,7 +113,10 @@ def episode_infos(episode: Episode) -> dict[str, Any]:
             "arrays": _nest(packed.arrays),
             "masks": _nest(packed.masks),
         }
-    return {"meta_info_json": [exact_json.dumps(episode.meta_info)], "prompt_assets": assets}
+    infos: dict[str, Any] = {"meta_info_json": [exact_json.dumps(episode.meta_info)], "prompt_assets": assets}
+    if episode.step_infos:
+        infos[STEPS] = step_infos.stack(episode.step_infos, f"episode {episode.env_name} seed {episode.seed}")
+    return infos
 
 
 def episode_from_infos(infos: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -124,6 +135,11 @@ def episode_from_infos(infos: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     if len(packed) != count:
         raise ValueError(f"prompt assets: count {count} but {len(packed)} names")
     return meta_info, prompt_assets.unpack(packed)
+
+
+def step_infos_from(infos: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
+    """The ``count`` per-step infos of what :func:`episode_infos` wrote (``[]`` when it wrote none)."""
+    return step_infos.unstack(infos[STEPS], count) if STEPS in infos else []
 
 
 def step_signals(episode: Episode) -> dict[str, np.ndarray]:

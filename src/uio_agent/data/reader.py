@@ -115,6 +115,11 @@ class EpisodeDataset(Sequence[Episode]):
         return list(self.metadata[METADATA_KEY].get("env_names", []))
 
     @property
+    def step_info_keys(self) -> list[str]:
+        """The info keys every episode keeps per step (``[]`` for VIMA datasets and format-1 datasets)."""
+        return list(self.metadata[METADATA_KEY].get("step_info_keys", []))
+
+    @property
     def total_steps(self) -> int:
         return int(self.metadata.get("total_steps", 0))
 
@@ -186,6 +191,7 @@ class EpisodeDataset(Sequence[Episode]):
                 meta_info=meta_info,
                 success=info["success"],
                 failure_reason=info["failure_reason"],
+                step_infos=layout.step_infos_from(infos, steps + 1),
             )
         except (KeyError, ValueError, TypeError) as error:
             raise DatasetError(

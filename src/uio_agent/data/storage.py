@@ -38,8 +38,9 @@ from uio_agent.data import layout
 from uio_agent.data.episode import Episode
 from uio_agent.data.errors import DatasetError
 
-#: version of the layout described in :mod:`uio_agent.data.layout`
-FORMAT_VERSION = 1
+#: version of the layout described in :mod:`uio_agent.data.layout` (2 added ``infos/steps``; format-1
+#: datasets read as episodes without per-step infos)
+FORMAT_VERSION = 2
 #: key of our block in Minari's ``metadata.json``
 METADATA_KEY = "uio_agent"
 DATA_DIR = "data"
@@ -59,12 +60,18 @@ def versions() -> dict[str, str]:
     return out
 
 
+def env_spaces(
+    env_name: str, env_kwargs: Mapping[str, Any] | None = None
+) -> tuple[gym.Space[Any], gym.Space[Any]]:
+    """``(observation_space, action_space)`` of one environment built with ``env_kwargs`` (cached)."""
+    return _env_spaces(env_name, json.dumps(dict(env_kwargs or {}), sort_keys=True))
+
+
 @functools.lru_cache(maxsize=32)
-def env_spaces(env_name: str) -> tuple[gym.Space[Any], gym.Space[Any]]:
-    """``(observation_space, action_space)`` of one environment, from a probe instance (cached)."""
+def _env_spaces(env_name: str, env_kwargs_json: str) -> tuple[gym.Space[Any], gym.Space[Any]]:
     from uio_agent.envs.registry import make_env
 
-    env = make_env(env_name)
+    env = make_env(env_name, **json.loads(env_kwargs_json))
     try:
         return env.observation_space, env.action_space
     finally:
@@ -184,6 +191,7 @@ def write_dataset(
     ``metadata.json["uio_agent"]`` next to the environment names and package versions."""
     folder = Path(folder)
     env_names: set[str] = set()
+    step_info_keys: set[tuple[str, ...]] = set()
     total = 0
     with _staged_data_dir(folder) as staging:
         storage: MinariStorage | None = None
@@ -205,6 +213,12 @@ def write_dataset(
                 buffers.append(buffer)
                 attributes.append({**layout.episode_attributes(episode), "sha256": digest})
                 env_names.add(episode.env_name)
+                step_info_keys.add(tuple(sorted(episode.step_infos[0])) if episode.step_infos else ())
+                if len(step_info_keys) > 1:
+                    raise ValueError(
+                        f"{folder}: episodes keep different per-step info keys {sorted(step_info_keys)} "
+                        f"(episode {episode.env_name} seed {episode.seed}); write them to separate datasets"
+                    )
             storage.update_episodes(buffers)
             storage.update_episode_metadata(attributes, range(total, total + len(batch)))
             total += len(batch)
@@ -221,6 +235,7 @@ def write_dataset(
         block = {
             "format_version": FORMAT_VERSION,
             "env_names": sorted(env_names),
+            "step_info_keys": list(next(iter(step_info_keys), ())),
             "versions": versions(),
             **dict(metadata or {}),
         }
@@ -287,6 +302,19 @@ def combine_datasets(
     if order is None:
         order = [(s, i) for s, meta in enumerate(source_meta) for i in range(int(meta["total_episodes"]))]
     env_names = sorted({n for meta in source_meta for n in meta.get(METADATA_KEY, {}).get("env_names", [])})
+    # sources without episodes (a chunk whose every attempt was dropped) have nothing to agree on
+    kept_keys = {
+        str(src): meta.get(METADATA_KEY, {}).get("step_info_keys", [])
+        for src, meta in zip(sources, source_meta, strict=True)
+        if int(meta.get("total_episodes", 0)) > 0
+    }
+    step_info_keys: list[str] = next(iter(kept_keys.values()), [])
+    for src, keys in kept_keys.items():
+        if keys != step_info_keys:
+            raise DatasetError(
+                f"{src}: keeps per-step infos {keys} but another source keeps {step_info_keys}; only "
+                "datasets that keep the same per-step infos combine"
+            )
     total_episodes = total_steps = 0
     with _staged_data_dir(folder) as staging:
         storage = _new_storage(
@@ -311,6 +339,7 @@ def combine_datasets(
         block = {
             "format_version": FORMAT_VERSION,
             "env_names": env_names,
+            "step_info_keys": step_info_keys,
             "versions": versions(),
             **dict(metadata or {}),
         }

@@ -18,8 +18,10 @@ from uio_agent.envs.names import EnvName
 #: suite -> "module:function" of its factory; each suite adds its line here when it lands.
 SUITES: dict[str, str] = {
     "habitat": "uio_agent.envs.adapters.habitat:make_from_name",
+    "objectnav": "uio_agent.envs.nav.objectnav:make_from_name",
     "pointnav": "uio_agent.envs.nav.pointnav:make_from_name",
     "tabletop": "uio_agent.envs.tabletop.api:make_from_name",
+    "thor": "uio_agent.envs.adapters.thor:make_from_name",
     "vima_bench": "uio_agent.envs.adapters.vima_bench:make_from_name",
 }
 

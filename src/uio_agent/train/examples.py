@@ -1,9 +1,10 @@
-"""Recorded episodes -> training examples (model inputs + target token ids), and batches of them.
+"""Recorded VIMA episodes -> training examples (model inputs + target token ids), and batches of them.
 
-An example is "plan from step ``t``": the observation at ``t``, the prompt, and the remaining actions as
-the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t`` teach the re-planning the policy
-does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled from the
-official list per example. Image preprocessing (the costly part) is cached per ``(episode, t)``.
+A VIMA example is "plan from step ``t``": the observation at ``t``, the prompt, and the remaining
+actions as the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t`` teach the re-planning
+the policy does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled
+from the official list per example. Image preprocessing (the costly part) is cached per
+``(episode, t)``. Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
 """
 
 from __future__ import annotations
@@ -46,11 +47,9 @@ class ExampleBuilder:
     ) -> None:
         if not 0.0 <= replan_fraction <= 1.0:
             raise ValueError(f"replan_fraction must be in [0, 1], got {replan_fraction}")
-        if not 0.0 <= brightness_jitter < 1.0:
-            raise ValueError(f"brightness_jitter must be in [0, 1), got {brightness_jitter}")
         self.codec = codec
         self.replan_fraction = replan_fraction
-        self.brightness_jitter = brightness_jitter
+        self.brightness_jitter = check_brightness_jitter(brightness_jitter)
         self._cache: dict[tuple[str, int, int], ModelInputs] | None = {} if cache else None
 
     def choose_step(self, episode: Episode, rng: random.Random) -> int:
@@ -58,9 +57,13 @@ class ExampleBuilder:
             return rng.randrange(1, episode.num_steps)
         return 0
 
-    def build(self, episode: Episode, rng: random.Random, t: int | None = None) -> Example:
+    def check(self, episode: Episode) -> None:
+        """Raise when ``episode`` cannot give examples (no actions)."""
         if episode.num_steps == 0:
             raise ValueError(f"episode {episode.env_name} seed {episode.seed} has no actions to learn from")
+
+    def build(self, episode: Episode, rng: random.Random, t: int | None = None) -> Example:
+        self.check(episode)
         step = self.choose_step(episode, rng) if t is None else t
         key = (episode.env_name, episode.seed, step)
         images = self._cache.get(key) if self._cache is not None else None
@@ -83,10 +86,22 @@ class ExampleBuilder:
         return Example(inputs, self.codec.tokenizer.encode(target), key)
 
     def _jitter(self, patches: torch.Tensor | None, rng: random.Random) -> torch.Tensor | None:
-        """Brightness jitter in normalised pixel space (a scale about the CLIP mean)."""
-        if patches is None or self.brightness_jitter == 0.0:
+        if patches is None:
             return patches
-        return patches * (1.0 + rng.uniform(-self.brightness_jitter, self.brightness_jitter))
+        scale = brightness_scale(self.brightness_jitter, rng)
+        return patches if scale == 1.0 else patches * scale
+
+
+def check_brightness_jitter(amount: float) -> float:
+    if not 0.0 <= amount < 1.0:
+        raise ValueError(f"brightness_jitter must be in [0, 1), got {amount}")
+    return amount
+
+
+def brightness_scale(amount: float, rng: random.Random) -> float:
+    """Brightness jitter in normalised pixel space: a scale about the CLIP mean, drawn from ``rng``
+    (no draw when ``amount`` is 0)."""
+    return 1.0 if amount == 0.0 else 1.0 + rng.uniform(-amount, amount)
 
 
 def collate(examples: Sequence[Example]) -> Batch:

@@ -1,5 +1,10 @@
 """The trainer: examples from recorded episodes, the UIO-2 objective, checkpoints that resume exactly.
 
+The codec, and with it the example builder, follows the episodes' environments
+(:mod:`uio_agent.train.families`): VIMA plans (:mod:`uio_agent.train.examples`) or navigation next
+actions (:mod:`uio_agent.train.nav_examples`); the checkpoint's ``codec.json`` names the family, so it
+loads as the matching policy.
+
 Single process by default; under ``torchrun`` (``WORLD_SIZE`` set) it runs DDP, each rank reading its
 own slice of every batch, rank 0 writing. A checkpoint is a policy folder (DESIGN.md: weights, model
 config, tokenizer, codec and preprocessing settings) plus ``train_state/`` (optimizer, schedule, step,
@@ -25,14 +30,17 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from uio_agent.codecs.vima import VimaCodec, VimaCodecConfig
+from uio_agent.codecs.navigation import NavCodec
+from uio_agent.codecs.vima import VimaCodec
 from uio_agent.data.episode import Episode
 from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder_atomically, write_model_files
 from uio_agent.model.config import UIOConfig
 from uio_agent.model.preprocess import PreprocessConfig
 from uio_agent.model.uio import UIOModel
 from uio_agent.train.examples import Example, ExampleBuilder, collate
+from uio_agent.train.families import family_of
 from uio_agent.train.init import init_from_scratch
+from uio_agent.train.nav_examples import NavExampleBuilder
 from uio_agent.train.objectives import LossOutput, TextObjective
 from uio_agent.train.optim import build_optimizer, build_schedule, parameter_groups
 from uio_agent.train.packing import packed_logits
@@ -50,6 +58,7 @@ class TrainConfig:
     #: start from this checkpoint folder's weights (and codec) instead of a fresh network
     init_from: str | None = None
     scratch_init: bool = True
+    #: the codec config of the episodes' family: VimaCodecConfig or NavCodecConfig fields
     codec: dict[str, Any] = field(default_factory=dict)
     steps: int = 1000
     #: stop after this many seconds of training (0: no limit); the step schedule is unchanged
@@ -69,6 +78,7 @@ class TrainConfig:
     packing: bool = False
     max_encoder_length: int = 864
     max_decoder_length: int = 1280
+    #: VIMA only: the share of examples planned from a later step
     replan_fraction: float = 0.25
     brightness_jitter: float = 0.0
     seed: int = 0
@@ -102,7 +112,9 @@ class ExampleStream:
     """Deterministic example order: a seeded permutation of episodes per epoch, one RNG per example.
     ``position`` is all the state there is, so resuming at a position replays the same examples."""
 
-    def __init__(self, episodes: Sequence[Episode], builder: ExampleBuilder, seed: int) -> None:
+    def __init__(
+        self, episodes: Sequence[Episode], builder: ExampleBuilder | NavExampleBuilder, seed: int
+    ) -> None:
         if not episodes:
             raise ValueError("no episodes to train on")
         self.episodes = episodes
@@ -147,6 +159,7 @@ class Trainer:
             dist.init_process_group("nccl" if config.device.startswith("cuda") else "gloo")
         torch.manual_seed(config.seed)
         self.device = torch.device(config.device)
+        self.family = family_of(episode.env_name for episode in episodes)
         self.model, self.codec = self._build_model_and_codec()
         self.model.to(self.device).train()
         self.vocab = (
@@ -159,9 +172,9 @@ class Trainer:
             config.optimizer, parameter_groups(self.model, config.weight_decay), config.lr
         )
         self.schedule = build_schedule(config.optimizer, self.optimizer, config.warmup, config.steps)
-        builder = ExampleBuilder(
-            self.codec, replan_fraction=config.replan_fraction, brightness_jitter=config.brightness_jitter
-        )
+        builder = self._example_builder()
+        for episode in episodes:
+            builder.check(episode)
         self.stream = ExampleStream(episodes, builder, config.seed)
         self.step = 0
         self.train_seconds = 0.0
@@ -174,25 +187,44 @@ class Trainer:
             self._resume()
 
     # ------------------------------------------------------------------ setup
-    def _build_model_and_codec(self) -> tuple[UIOModel, VimaCodec]:
-        cfg = self.config
+    def _build_model_and_codec(self) -> tuple[UIOModel, VimaCodec | NavCodec]:
+        cfg, family = self.config, self.family
         if cfg.init_from:
             root = Path(cfg.init_from)
             model = load_model(root)
-            codec = VimaCodec.load(root)
+            try:
+                codec = family.codec_class.load(root)
+            except ValueError as err:
+                raise CheckpointError(
+                    f"init_from={root} cannot train on {family.name} episodes: {err}"
+                ) from err
             for p in model.parameters():  # load_model builds on meta and assigns: make params trainable
                 p.requires_grad_(True)
-            return model, codec
-        model_config = UIOConfig.preset(cfg.preset, **cfg.model)
-        model = UIOModel(model_config)
-        if cfg.scratch_init:
-            init_from_scratch(model)
-        if model_config.freeze_vit:
-            model.vision_transformer.requires_grad_(False)
-        codec = VimaCodec(
-            preprocess=PreprocessConfig.from_model_config(model_config), config=VimaCodecConfig(**cfg.codec)
-        )
+        else:
+            model_config = UIOConfig.preset(cfg.preset, **cfg.model)
+            model = UIOModel(model_config)
+            if cfg.scratch_init:
+                init_from_scratch(model)
+            if model_config.freeze_vit:
+                model.vision_transformer.requires_grad_(False)
+            preprocess = PreprocessConfig.from_model_config(model_config)
+            codec = family.new_codec(preprocess, cfg.codec)
+        max_frames = model.config.image_history.max_frames
+        if isinstance(codec, NavCodec) and codec.config.history_frames > max_frames:
+            # found now rather than at the first long-enough example or when the policy loads
+            raise ValueError(
+                f"codec history_frames={codec.config.history_frames} exceeds the model's "
+                f"image_history.max_frames={max_frames}"
+            )
         return model, codec
+
+    def _example_builder(self) -> ExampleBuilder | NavExampleBuilder:
+        cfg = self.config
+        if isinstance(self.codec, NavCodec):
+            return NavExampleBuilder(self.codec, brightness_jitter=cfg.brightness_jitter)
+        return ExampleBuilder(
+            self.codec, replan_fraction=cfg.replan_fraction, brightness_jitter=cfg.brightness_jitter
+        )
 
     # ------------------------------------------------------------------ one step
     def loss(self, examples: Sequence[Example]) -> LossOutput:

@@ -143,7 +143,8 @@ def test_agent_cannot_slip_into_a_sliver_without_navigable_cells():
     sofa = {
         "id": "Sofa|2|0",
         "assetId": "RoboTHOR_sofa_alrid",  # 1.549 x 0.947 m, turned 90 degrees: 0.947 m along x
-        "position": {"x": 0.05 + 0.22 + 0.947 / 2, "y": 0.41, "z": 3.0},
+        # house JSON coordinates are Unity's: our z = 3.0 is written as -3.0
+        "position": {"x": 0.05 + 0.22 + 0.947 / 2, "y": 0.41, "z": -3.0},
         "rotation": {"x": 0, "y": 90, "z": 0},
     }
     space = space_of(CORRIDOR, objects=[sofa])

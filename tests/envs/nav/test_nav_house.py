@@ -113,9 +113,10 @@ def test_blocked_door_is_rejected():
         "position": {
             "x": door.center[0] + 0.5 * door.normal[0],
             "y": 0.4,
-            "z": door.center[1] + 0.5 * door.normal[1],
+            "z": -(door.center[1] + 0.5 * door.normal[1]),  # layouts are in our frame, the JSON in Unity's
         },
         "rotation": {"x": 0, "y": 0 if abs(door.normal[1]) > 0.5 else 90, "z": 0},
+        "kinematic": True,
     }
     house["objects"].append(sofa)
     with pytest.raises(HouseValidationError, match=r"door|reachable"):

@@ -14,7 +14,7 @@ CORRIDOR = [("LivingRoom", [(0, 0), (1, 0), (1, 6), (0, 6)])]
 SOFA = {
     "id": "Sofa|2|0",
     "assetId": "RoboTHOR_sofa_alrid",
-    "position": {"x": 0.55, "y": 0.41, "z": 3.0},
+    "position": {"x": 0.55, "y": 0.41, "z": -3.0},  # Unity frame: our z = 3.0
     "rotation": {"x": 0, "y": 90, "z": 0},
 }
 

@@ -1,4 +1,5 @@
-"""Embedded navigation: procedural ProcTHOR-schema houses, a MuJoCo camera, Habitat-shaped PointNav.
+"""Embedded navigation: procedural ProcTHOR-schema houses, a MuJoCo camera, Habitat-shaped PointNav and
+THOR-shaped ObjectNav.
 
 Importing this package only registers Gymnasium ids (lazy entry points); MuJoCo is imported when an
 environment first renders.
@@ -8,11 +9,12 @@ import gymnasium as gym
 
 from uio_agent.envs.names import EnvName
 
-#: Gymnasium id -> house set; ``make_env("pointnav/procedural")`` builds the same environment
-GYM_IDS = {EnvName("pointnav", "procedural").gym_id: "procedural"}
+#: Gymnasium id -> (entry point, house set); ``make_env("pointnav/procedural")`` builds the same environment
+GYM_IDS = {
+    EnvName("pointnav", "procedural").gym_id: ("uio_agent.envs.nav.pointnav:PointNavEnv", "procedural"),
+    EnvName("objectnav", "procedural").gym_id: ("uio_agent.envs.nav.objectnav:ObjectNavEnv", "procedural"),
+}
 
-for _gym_id, _house_set in GYM_IDS.items():
+for _gym_id, (_entry_point, _house_set) in GYM_IDS.items():
     if _gym_id not in gym.registry:
-        gym.register(
-            _gym_id, entry_point="uio_agent.envs.nav.pointnav:PointNavEnv", kwargs={"house_set": _house_set}
-        )
+        gym.register(_gym_id, entry_point=_entry_point, kwargs={"house_set": _house_set})

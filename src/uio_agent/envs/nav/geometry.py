@@ -336,35 +336,63 @@ class FreeSpace:
 
 
 class DistanceField:
-    """Geodesic distance to one goal over the navigable grid; ``inf`` where unreachable."""
+    """Geodesic distance to one goal point, or to the nearest cell of a goal region (ObjectNav's
+    viewpoints, :meth:`to_region`), over the navigable grid; ``inf`` where unreachable."""
 
     def __init__(self, space: FreeSpace, goal: np.ndarray) -> None:
-        self.space = space
-        self.goal = goal
         row, col = space.to_cell(goal)
         if not space.in_grid(row, col) or not space.navigable[row, col]:
             raise ValueError(f"goal {goal.tolist()} is not on a navigable cell of this house")
         island = space.labels == space.labels[row, col]
         cx, cz = space.cell_centers()
         euclid = np.hypot(cx - goal[0], cz - goal[1])
-        phi = np.ma.MaskedArray(euclid - space.cell, mask=~island)
-        phi[row, col] = -space.cell / 2  # the zero contour always surrounds the goal cell
+        # the zero contour is a circle of 0.75 cell around the goal: no cell centre lies on it, so the
+        # march does not hinge on the sign of a rounding error at the four neighbours
+        start = 0.75 * space.cell
+        phi = np.ma.MaskedArray(euclid - start, mask=~island)
+        phi[row, col] = -space.cell / 2
         travel = skfmm.distance(phi, dx=space.cell)
         field = np.full(space.shape, np.inf)
-        values = np.asarray(travel.filled(np.inf), dtype=np.float64) + space.cell
-        field[island] = values[island]
+        values = np.asarray(travel.filled(np.inf), dtype=np.float64) + start
         # fast marching is exact up to discretisation; the straight line is a lower bound
-        field[island] = np.maximum(field[island], euclid[island])
+        field[island] = np.maximum(values[island], euclid[island])
+        self._setup(space, field, np.asarray(goal, dtype=np.float64), None)
+
+    @classmethod
+    def to_region(cls, space: FreeSpace, region: np.ndarray) -> DistanceField:
+        """Multi-source field: 0 on the navigable cells of boolean grid ``region``, elsewhere the
+        geodesic distance to the nearest region cell's edge (the islands without one are ``inf``)."""
+        region = np.asarray(region, dtype=bool) & space.navigable
+        if not region.any():
+            raise ValueError("the goal region holds no navigable cell of this house")
+        reach = np.isin(space.labels, np.unique(space.labels[region])) & space.navigable
+        phi = np.ma.MaskedArray(np.where(region, -0.5, 0.5) * space.cell, mask=~reach)
+        travel = np.asarray(skfmm.distance(phi, dx=space.cell).filled(np.inf), dtype=np.float64)
+        field = np.full(space.shape, np.inf)
+        field[reach] = np.where(region[reach], 0.0, travel[reach])
+        out = cls.__new__(cls)
+        out._setup(space, field, None, region)
+        return out
+
+    def _setup(
+        self, space: FreeSpace, field: np.ndarray, goal: np.ndarray | None, region: np.ndarray | None
+    ) -> None:
+        self.space = space
         self.field = field
+        self.goal = goal
+        self.region = region
         self._pointers: np.ndarray | None = None
 
     def distance(self, point: np.ndarray) -> float:
-        """Geodesic distance from ``point`` (x, z): exact when the goal is in sight, else via the field."""
+        """Geodesic distance from ``point`` (x, z): exact when a goal point is in sight, 0 on a region
+        cell, else via the field."""
         point = np.asarray(point, dtype=np.float64)
         space = self.space
-        if space.segment_is_free(point, self.goal):
+        if self.goal is not None and space.segment_is_free(point, self.goal):
             return float(np.hypot(*(point - self.goal)))
         row, col = space.to_cell(point)
+        if self.region is not None and space.in_grid(row, col) and self.region[row, col]:
+            return 0.0
         best = math.inf
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
@@ -394,7 +422,8 @@ class DistanceField:
         return pointer.ravel()
 
     def descend(self, point: np.ndarray) -> list[np.ndarray]:
-        """Cell centres along steepest descent of the field from ``point``, ending at the goal."""
+        """Cell centres along steepest descent of the field from ``point``, ending at the goal point
+        (or at the first region cell)."""
         space = self.space
         row, col = space.to_cell(point)
         options = [
@@ -421,4 +450,4 @@ class DistanceField:
             cells.append(cell)
         flat = np.array(cells)
         centres = space.origin + (np.stack([flat % cols, flat // cols], axis=1) + 0.5) * space.cell
-        return [*centres, self.goal.copy()]
+        return [*centres] if self.goal is None else [*centres, self.goal.copy()]

@@ -4,9 +4,13 @@ The stages follow ProcTHOR's generator (``procthor/generation``): a room spec dr
 ProcTHOR-10K weights, an interior boundary with corner cuts, a floorplan grown from seeds as
 rectangles then L-shapes (best of 100 candidates by area-ratio overlap), cells scaled by
 U(1.6, 2.2) m, ceiling height 2.5 + Beta(1.25, 5.5)·4.5 m, doors between neighbouring rooms
-(bathrooms keep a single door), floor objects with real ProcTHOR asset ids against the walls, and the
-agent start at the most open spot of a random room on the 0.25 m grid. ProcTHOR validates with a
-Unity controller; here validation is geometric (:func:`validate_house`).
+(bathrooms keep a single door), furniture and small objects with real ProcTHOR asset ids
+(:mod:`.furnish`), and the agent start at the most open spot of a random room on the 0.25 m grid.
+ProcTHOR validates with a Unity controller; here validation is the schema check plus geometry
+(:func:`validate_house`).
+
+The generator works in the JSON's own frame, Unity's; whatever reads the house back for simulation
+goes through :func:`layout.parse_house`, which converts to ours (z negated).
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from uio_agent.envs.nav._procthor_assets import DOOR_HOLES, FLOOR_MATERIALS, FLOOR_OBJECTS, WALL_MATERIALS
+from uio_agent.envs.nav._procthor_assets import DOOR_HOLES, FLOOR_MATERIALS, WALL_MATERIALS
+from uio_agent.envs.nav.furnish import RoomFurnisher, house_bias
 from uio_agent.envs.nav.geometry import FreeSpace, point_in_polygon
-from uio_agent.envs.nav.layout import WALL_THICKNESS, HouseLayout, parse_house
+from uio_agent.envs.nav.layout import HouseLayout, parse_house
+from uio_agent.envs.nav.schema import ROOM_TYPES, SCHEMA_VERSION, check_house_schema
+from uio_agent.envs.nav.thor import ours_to_unity, unity_to_ours
 
-SCHEMA_VERSION = "1.0.0"
-ROOM_TYPES = ("Kitchen", "LivingRoom", "Bedroom", "Bathroom")
 EMPTY, OUTDOOR = 0, 1
 #: door clearance kept free of furniture on both sides of a door (metres)
 DOOR_CLEARANCE = 1.0
@@ -577,81 +582,6 @@ def _choose_openings(
     return chosen
 
 
-# -- furniture -----------------------------------------------------------------------------------------
-def _floor_object_types(room_type: str) -> tuple[list[str], np.ndarray]:
-    types = [t for t, entry in FLOOR_OBJECTS.items() if entry["rooms"].get(room_type)]
-    weights = np.array([FLOOR_OBJECTS[t]["rooms"][room_type] for t in types], dtype=np.float64)
-    return types, weights / weights.sum()
-
-
-def _place_objects(
-    rng: np.random.Generator,
-    room: dict[str, Any],
-    mask: np.ndarray,
-    scale: float,
-    room_walls: list[tuple[tuple[float, float], tuple[float, float]]],
-    keep_out: list[tuple[float, float, float, float]],
-    max_objects: int,
-    split: str,
-) -> list[dict[str, Any]]:
-    types, probs = _floor_object_types(room["roomType"])
-    placed: list[tuple[float, float, float, float]] = []
-    objects: list[dict[str, Any]] = []
-    for k in range(max_objects):
-        object_type = types[int(rng.choice(len(types), p=probs))]
-        assets = [a for a in FLOOR_OBJECTS[object_type]["assets"] if a[4] == split]
-        asset_id, sx, sy, sz, _ = assets[int(rng.integers(len(assets)))]
-        for _try in range(12):
-            (ax, az), (bx, bz) = room_walls[int(rng.integers(len(room_walls)))]
-            length = math.hypot(bx - ax, bz - az)
-            if length < sx + 0.16:
-                continue
-            ux, uz = (bx - ax) / length, (bz - az) / length
-            nx, nz = -uz, ux  # room outlines are counter-clockwise in (x, z): the interior is on the left
-            along = float(rng.uniform(sx / 2 + 0.08, length - sx / 2 - 0.08))
-            depth = sz / 2 + WALL_THICKNESS / 2 + 0.02
-            cx, cz = ax + ux * along + nx * depth, az + uz * along + nz * depth
-            # THOR yaw: facing (sin y, cos y) in (x, z); face away from the wall
-            yaw = round(math.degrees(math.atan2(nx, nz))) % 360
-            ex, ez = (sz, sx) if yaw % 180 else (sx, sz)
-            box = (cx - ex / 2, cz - ez / 2, cx + ex / 2, cz + ez / 2)
-            if not _box_in_cells(box, mask, scale):
-                continue
-            if any(_overlap(box, other, 0.05) for other in placed + keep_out):
-                continue
-            placed.append(box)
-            objects.append(
-                {
-                    "id": f"{object_type}|{room['id'].split('|')[1]}|{k}",
-                    "assetId": asset_id,
-                    "objectType": object_type,
-                    "position": {"x": round(cx, 4), "y": round(sy / 2, 4), "z": round(cz, 4)},
-                    "rotation": {"x": 0, "y": yaw, "z": 0},
-                    "kinematic": False,
-                    "children": [],
-                }
-            )
-            break
-    return objects
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
-    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
-
-
-def _box_in_cells(box: tuple[float, float, float, float], mask: np.ndarray, scale: float) -> bool:
-    """Whether the box, grown by half a wall and a centimetre, lies on the room's own cells only."""
-    grow = WALL_THICKNESS / 2 + 0.01
-    x0, z0, x1, z1 = box[0] - grow, box[1] - grow, box[2] + grow, box[3] + grow
-    if x0 < 0 or z0 < 0:
-        return False
-    c0, c1 = math.floor(x0 / scale), math.floor(x1 / scale)
-    r0, r1 = math.floor(z0 / scale), math.floor(z1 / scale)
-    if r1 >= mask.shape[0] or c1 >= mask.shape[1]:
-        return False
-    return bool(mask[r0 : r1 + 1, c0 : c1 + 1].all())
-
-
 # -- generator -------------------------------------------------------------------------------------------
 def _sample_spec(rng: np.random.Generator, config: HouseConfig) -> RoomSpec:
     specs = [s for s in ROOM_SPECS if config.room_spec_ids is None or s.room_spec_id in config.room_spec_ids]
@@ -789,19 +719,10 @@ def _generate(rng: np.random.Generator, spec: RoomSpec, config: HouseConfig) -> 
         keep_out.append(clearance)
 
     objects: list[dict[str, Any]] = []
+    bias = house_bias(rng)
     for leaf, room in zip(leaves, rooms, strict=True):
-        corners = [(p["x"], p["z"]) for p in room["floorPolygon"]]
-        room_walls = [(corners[k], corners[(k + 1) % len(corners)]) for k in range(len(corners))]
-        objects += _place_objects(
-            rng,
-            room,
-            plan == leaf.room_id,
-            scale,
-            room_walls,
-            keep_out,
-            max_floor_objects,
-            config.asset_split,
-        )
+        furnisher = RoomFurnisher(rng, room, plan == leaf.room_id, scale, keep_out, config.asset_split)
+        objects += furnisher.furnish(max_floor_objects, bias)
 
     house: dict[str, Any] = {
         "rooms": rooms,
@@ -865,10 +786,10 @@ def _centroid(room: dict[str, Any]) -> dict[str, float]:
 
 def _agent_start(rng: np.random.Generator, house: dict[str, Any], space: FreeSpace) -> dict[str, Any]:
     """The most open navigable 0.25 m lattice point of a random room (ProcTHOR's agent.py picks the
-    centre of the room's largest free rectangle)."""
+    centre of the room's largest free rectangle), written in the JSON's (Unity) frame."""
     room = house["rooms"][int(rng.integers(len(house["rooms"])))]
     cx, cz = space.cell_centers()
-    polygon = tuple((p["x"], p["z"]) for p in room["floorPolygon"])
+    polygon = tuple(unity_to_ours(p["x"], 0.0, p["z"])[::2] for p in room["floorPolygon"])
     inside = point_in_polygon(cx, cz, polygon) & (space.labels == space.largest_island)
     clearance = ndimage.distance_transform_edt(space.navigable) * space.cell
     score = np.where(inside, clearance, -1.0)
@@ -880,8 +801,9 @@ def _agent_start(rng: np.random.Generator, house: dict[str, Any], space: FreeSpa
         for dz in (0, 0.25, -0.25)
     ]
     position = next((p for p in lattice if space.is_navigable(p)), target)
+    x, _, z = ours_to_unity(float(position[0]), 0.0, float(position[1]))
     return {
-        "position": {"x": round(float(position[0]), 4), "y": 0.95, "z": round(float(position[1]), 4)},
+        "position": {"x": round(x, 4) + 0.0, "y": 0.95, "z": round(z, 4) + 0.0},
         "rotation": {"x": 0, "y": int(rng.choice([0, 90, 180, 270])), "z": 0},
         "horizon": 30,
         "standing": True,
@@ -896,14 +818,16 @@ def house_from_rooms(
     """A door-less house JSON from hand-made room outlines ``(roomType, [(x, z), ...])``.
 
     For hand-checked layouts (corridors, L-shapes); every outline edge becomes a wall of that room
-    and an exterior wall. Each room must be counter-clockwise in (x, z) and axis-aligned.
+    and an exterior wall. Outlines are axis-aligned and given in our (simulation) frame, so
+    :func:`parse_house` returns them unchanged; the JSON stores them in Unity's (z negated).
+    ``objects`` are house-JSON objects, already in Unity's frame.
     """
     out_rooms, walls = [], []
     for k, (room_type, polygon) in enumerate(rooms):
         if room_type not in ROOM_TYPES:
             raise ValueError(f"room {k}: roomType {room_type!r} is not one of {ROOM_TYPES}")
         room_id = f"room|{k + 2}"
-        pts = [(float(x), float(z)) for x, z in polygon]
+        pts = [(float(x), -float(z) + 0.0) for x, z in polygon]
         out_rooms.append(
             {
                 "id": room_id,
@@ -954,7 +878,9 @@ def validate_house(
     cell: float = 0.05,
     check_start: bool = True,
 ) -> FreeSpace:
-    """Check that a disc agent can reach every room through passable doors; return its free space."""
+    """Check ProcTHOR's schema (:func:`schema.check_house_schema`) and that a disc agent can reach every
+    room through passable doors; return its free space."""
+    check_house_schema(house, require_agent=check_start)
     layout: HouseLayout = parse_house(house)
     for door in layout.doors:
         if door.openness > 0 and door.width <= 2 * agent_radius:
@@ -983,7 +909,8 @@ def validate_house(
         agent = house.get("metadata", {}).get("agent")
         if agent is None:
             raise HouseValidationError("house metadata lacks the agent start pose")
-        start = np.array([agent["position"]["x"], agent["position"]["z"]])
+        x, _, z = unity_to_ours(agent["position"]["x"], 0.0, agent["position"]["z"])
+        start = np.array([x, z])
         if space.island_of(start) != main or not space.is_navigable(start):
             raise HouseValidationError(f"agent start {start.tolist()} is not on the main navigable island")
     return space

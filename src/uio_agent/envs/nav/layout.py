@@ -1,9 +1,10 @@
 """ProcTHOR house JSON -> typed primitives (floors, wall pieces, door holes, object boxes).
 
 One parser feeds both the collision geometry and the renderer, so what the agent bumps into is
-exactly what the camera sees. Coordinates are the house JSON's own ``(x, y, z)`` (y up), used
-unchanged as Habitat world coordinates (see ``docs/navigation.md``). Walls in the JSON are
-zero-thickness double-sided planes; they get a physical thickness here, centred on the wall line.
+exactly what the camera sees. The house JSON is written in Unity's left-handed frame; everything
+parsed here is in our right-handed (habitat) frame, z negated (:func:`thor.unity_to_ours`), so a
+ProcTHOR house looks the same here as in AI2-THOR (see ``docs/navigation.md``). Walls in the JSON
+are zero-thickness double-sided planes; they get a physical thickness here, centred on the wall line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from uio_agent.envs.nav._procthor_assets import FLOOR_OBJECTS
+from uio_agent.envs.nav._procthor_assets import ASSETS
+from uio_agent.envs.nav.thor import unity_to_ours
 
 #: physical wall thickness in metres (ProcTHOR walls are planes; THOR's colliders are thin boxes).
 WALL_THICKNESS = 0.1
@@ -59,36 +61,96 @@ class Door:
 
 
 @dataclass(frozen=True)
+class SceneObject:
+    """A placed object (floor object or a receptacle's child), in our frame.
+
+    ``size`` is the asset's bounding box in its own axes (x across its front, y up, z front to back);
+    ``rotation_y`` is the house JSON's THOR yaw in degrees (a multiple of 90), turning the front,
+    local +z, to ``forward``.
+    """
+
+    id: str
+    object_type: str
+    asset_id: str
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+    rotation_y: float
+    parent: str | None
+
+    @property
+    def forward(self) -> tuple[float, float]:
+        """Unit ``(x, z)`` our-frame direction the object's front faces (Unity's (sin θ, cos θ), z negated)."""
+        theta = math.radians(self.rotation_y)
+        return round(math.sin(theta), 12), round(-math.cos(theta), 12)
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        """World footprint sizes along x and z (the asset's x and z swap at 90 and 270 degrees)."""
+        sx, _, sz = self.size
+        return (sz, sx) if round(self.rotation_y / 90.0) % 2 else (sx, sz)
+
+    @property
+    def footprint(self) -> tuple[float, float, float, float]:
+        """``(x0, z0, x1, z1)`` of the bounding box on the floor."""
+        ex, ez = self.extent
+        x, _, z = self.center
+        return x - ex / 2, z - ez / 2, x + ex / 2, z + ez / 2
+
+    @property
+    def y_range(self) -> tuple[float, float]:
+        return self.center[1] - self.size[1] / 2, self.center[1] + self.size[1] / 2
+
+    def gap(self, point: Any) -> float:
+        """Horizontal distance from floor point ``(x, z)`` to the footprint (0 inside it)."""
+        x0, z0, x1, z1 = self.footprint
+        dx = max(x0 - float(point[0]), 0.0, float(point[0]) - x1)
+        dz = max(z0 - float(point[1]), 0.0, float(point[1]) - z1)
+        return math.hypot(dx, dz)
+
+
+@dataclass(frozen=True)
 class HouseLayout:
     rooms: tuple[Room, ...]
     boxes: tuple[Box, ...]
     doors: tuple[Door, ...]
+    objects: tuple[SceneObject, ...]
     ceiling_height: float
     ceiling_material: str
     bounds: tuple[float, float, float, float]  # x0, z0, x1, z1 of all floors
 
 
+def asset_index() -> dict[str, tuple[str, tuple[float, float, float]]]:
+    """assetId -> (objectType, bounding-box size (x, y, z) in metres) for every asset we know."""
+    return {
+        asset_id: (object_type, (sx, sy, sz))
+        for object_type, assets in ASSETS.items()
+        for asset_id, sx, sy, sz, _split in assets
+    }
+
+
 def asset_sizes() -> dict[str, tuple[float, float, float]]:
-    """assetId -> bounding-box size (x, y, z) in metres for every floor asset we know."""
-    sizes: dict[str, tuple[float, float, float]] = {}
-    for entry in FLOOR_OBJECTS.values():
-        for asset_id, sx, sy, sz, _split in entry["assets"]:
-            sizes[asset_id] = (sx, sy, sz)
-    return sizes
+    """assetId -> bounding-box size (x, y, z) in metres for every asset we know."""
+    return {asset_id: size for asset_id, (_, size) in _ASSET_INDEX.items()}
 
 
-_ASSET_SIZES = asset_sizes()
+_ASSET_INDEX = asset_index()
 
 
-def _xyz(point: Any, where: str) -> tuple[float, float, float]:
+def json_xyz(point: Any, where: str) -> tuple[float, float, float]:
+    """A house-JSON point ``{x, y, z}`` as floats, in the JSON's own (Unity) frame."""
     try:
         return float(point["x"]), float(point["y"]), float(point["z"])
     except (KeyError, TypeError, ValueError) as exc:
         raise HouseFormatError(f"{where}: expected a point {{'x','y','z'}}, got {point!r}") from exc
 
 
+def _xyz(point: Any, where: str) -> tuple[float, float, float]:
+    """A house-JSON point in our frame."""
+    return unity_to_ours(*json_xyz(point, where))
+
+
 def wall_segment(wall: dict[str, Any]) -> tuple[tuple[float, float], tuple[float, float], float, float]:
-    """The wall's bottom edge ``(x0, z0) -> (x1, z1)`` and its ``y`` range, from its polygon."""
+    """The wall's bottom edge ``(x0, z0) -> (x1, z1)`` in our frame and its ``y`` range, from its polygon."""
     polygon = wall.get("polygon")
     if not isinstance(polygon, list) or len(polygon) < 4:
         raise HouseFormatError(f"wall {wall.get('id')!r}: 'polygon' must list 4 corners")
@@ -104,27 +166,48 @@ def wall_segment(wall: dict[str, Any]) -> tuple[tuple[float, float], tuple[float
     return (ax, az), (bx, bz), y0, y1
 
 
-def object_footprint(obj: dict[str, Any]) -> tuple[float, float, float, float, float, float]:
-    """``(x0, z0, x1, z1, y0, y1)`` of a floor object from its assetId size, position and yaw."""
+def scene_object(obj: dict[str, Any], parent: str | None = None) -> SceneObject:
+    """One house-JSON object (its ``children`` aside) in our frame, sized by its asset."""
     asset_id = obj.get("assetId")
-    if asset_id not in _ASSET_SIZES:
+    if asset_id not in _ASSET_INDEX:
         raise HouseFormatError(
-            f"object {obj.get('id')!r}: unknown assetId {asset_id!r}; only the ProcTHOR floor assets in "
+            f"object {obj.get('id')!r}: unknown assetId {asset_id!r}; only the ProcTHOR assets in "
             "uio_agent.envs.nav._procthor_assets have known sizes"
         )
-    sx, sy, sz = _ASSET_SIZES[asset_id]
-    x, y, z = _xyz(obj.get("position"), f"object {obj.get('id')!r}")
-    yaw = float(obj.get("rotation", {}).get("y", 0.0)) % 360.0
+    object_type, size = _ASSET_INDEX[asset_id]
+    center = _xyz(obj.get("position"), f"object {obj.get('id')!r}")
+    rotation = obj.get("rotation", {})
+    yaw = float(rotation.get("y", 0.0) if isinstance(rotation, dict) else 0.0) % 360.0
     quarter = round(yaw / 90.0)
     if abs(yaw - 90.0 * quarter) > 1e-3:
         raise HouseFormatError(f"object {obj.get('id')!r}: yaw {yaw} is not a multiple of 90 degrees")
-    if quarter % 2 == 1:
-        sx, sz = sz, sx
-    return x - sx / 2, z - sz / 2, x + sx / 2, z + sz / 2, y - sy / 2, y + sy / 2
+    return SceneObject(
+        id=str(obj.get("id")),
+        object_type=object_type,
+        asset_id=str(asset_id),
+        center=center,
+        size=size,
+        rotation_y=float(90 * (quarter % 4)),
+        parent=parent,
+    )
+
+
+def iter_objects(objects: list[dict[str, Any]], parent: str | None = None) -> list[SceneObject]:
+    """Every object of a house-JSON ``objects`` list, receptacles before their ``children``."""
+    out: list[SceneObject] = []
+    for obj in objects:
+        placed = scene_object(obj, parent)
+        out.append(placed)
+        children = obj.get("children") or []
+        if not isinstance(children, list):
+            raise HouseFormatError(f"object {placed.id!r}: 'children' must be a list of objects")
+        out += iter_objects(children, placed.id)
+    return out
 
 
 def parse_house(house: dict[str, Any], wall_thickness: float = WALL_THICKNESS) -> HouseLayout:
-    """Parse a ProcTHOR house dict (schema 1.0.0 door fields) into rooms, boxes and door holes."""
+    """Parse a ProcTHOR house dict (schema 1.0.0 door fields) into rooms, boxes, door holes and objects,
+    in our frame."""
     for key in ("rooms", "walls", "doors", "objects", "proceduralParameters"):
         if key not in house:
             raise HouseFormatError(f"house JSON lacks the top-level key {key!r}")
@@ -161,7 +244,8 @@ def parse_house(house: dict[str, Any], wall_thickness: float = WALL_THICKNESS) -
                 f"door {door.get('id')!r}: needs 'holePolygon' [min, max] (schema 1.0.0); upgrade 0.0.1 houses "
                 "with procthor.utils.upgrade_house_version"
             )
-        (hx0, _, _), (hx1, hy1, _) = (_xyz(p, f"door {door.get('id')!r}") for p in hole)
+        # wall-local: x along the wall from its first corner, y up (the same in either frame)
+        (hx0, _, _), (hx1, hy1, _) = (json_xyz(p, f"door {door.get('id')!r}") for p in hole)
         wall_id = door.get("wall0")
         if wall_id not in walls:
             raise HouseFormatError(f"door {door.get('id')!r}: wall0 {wall_id!r} is not a wall of the house")
@@ -240,11 +324,11 @@ def parse_house(house: dict[str, Any], wall_thickness: float = WALL_THICKNESS) -
                     material=name,
                 )
             )
-    for obj in house["objects"]:
-        x0, z0, x1, z1, y0, y1 = object_footprint(obj)
-        boxes.append(
-            Box(x0, z0, x1, z1, y0, y1, kind="object", name=str(obj["id"]), material=str(obj["assetId"]))
-        )
+    objects = tuple(iter_objects(house["objects"]))
+    for obj in objects:
+        x0, z0, x1, z1 = obj.footprint
+        y0, y1 = obj.y_range
+        boxes.append(Box(x0, z0, x1, z1, y0, y1, kind="object", name=obj.id, material=obj.asset_id))
 
     params = house["proceduralParameters"]
     ceiling = max((b.y1 for b in boxes if b.kind == "wall"), default=2.5)
@@ -253,6 +337,7 @@ def parse_house(house: dict[str, Any], wall_thickness: float = WALL_THICKNESS) -
         rooms=tuple(rooms),
         boxes=tuple(boxes),
         doors=tuple(doors),
+        objects=objects,
         ceiling_height=ceiling,
         ceiling_material=str(
             ceiling_material.get("name", "") if isinstance(ceiling_material, dict) else ceiling_material

@@ -1,4 +1,5 @@
-"""Habitat's discrete navigation actions as pose updates (shared by the env, the oracle and datasets)."""
+"""Discrete navigation actions as pose updates (shared by the envs, their oracles and datasets): Habitat's
+(sliding, partial moves) and THOR's MoveAhead (all or nothing)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ def apply_action(
         turn = math.radians(body.turn_angle)
         return position, math.remainder(yaw + (turn if action == TURN_LEFT else -turn), 2 * math.pi), False
     return position, yaw, False
+
+
+def thor_move_ahead(
+    space: FreeSpace, position: np.ndarray, yaw: float, step: float
+) -> tuple[np.ndarray, bool]:
+    """THOR's ``MoveAhead``: the whole ``step`` along the agent's forward, or no motion at all
+    (``lastActionSuccess`` False) when the body would touch an obstacle or leave its island."""
+    result = space.step(position, position + step * forward_vector(yaw), sliding=False)
+    if result.collided:
+        return position, False
+    return result.position, True
 
 
 def check_action(action: Any) -> int:

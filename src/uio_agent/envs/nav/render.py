@@ -2,8 +2,10 @@
 
 The camera sits on a mocap body whose pose is written directly, followed by ``mj_kinematics``.
 RGB and depth come from one render pass (``mjr_readPixels`` reads both buffers); segmentation needs a
-second pass with flat id colours. MuJoCo is z-up: Habitat/house ``(x, y, z)`` maps to MuJoCo
-``(x, -z, y)``, which keeps the frame right-handed, so images match Habitat's handedness.
+second pass with flat id colours. MuJoCo is z-up: our (habitat) ``(x, y, z)`` maps to MuJoCo
+``(x, -z, y)``, which keeps the frame right-handed, so images match Habitat's (and THOR's) view.
+Objects are drawn as primitive stand-ins (:mod:`.shapes`); every geom carries the name of the house
+element it belongs to, so segmentation gives each object, wall piece and floor its own instance.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from uio_agent.envs.nav.geometry import point_in_polygon
-from uio_agent.envs.nav.layout import WALL_THICKNESS, HouseLayout
+from uio_agent.envs.nav.layout import WALL_THICKNESS, HouseLayout, SceneObject
+from uio_agent.envs.nav.shapes import object_parts
 
 
 def select_gl_backend() -> str:
@@ -142,8 +145,8 @@ def house_to_mjcf(layout: HouseLayout, width: int, height: int, fovy: float) -> 
         ceiling_mat,
     )
     for i, b in enumerate(layout.boxes):
-        mat = material(b.material, "wall" if b.kind == "wall" else "object")
-        box(f"{b.kind}|{i}", b.name, b.x0, b.z0, b.x1, b.z1, b.y0, b.y1, mat)
+        if b.kind == "wall":
+            box(f"wall|{i}", b.name, b.x0, b.z0, b.x1, b.z1, b.y0, b.y1, material(b.material, "wall"))
     for door in layout.doors:
         if door.openness > 0:
             continue  # open doors are holes; a closed one is a panel standing proud of its wall
@@ -151,6 +154,9 @@ def house_to_mjcf(layout: HouseLayout, width: int, height: int, fovy: float) -> 
         hx, hz = (half_across, half_along) if abs(door.normal[0]) > 0.5 else (half_along, half_across)
         (cx, cz), mat = door.center, material(door.asset_id, "object")
         box(f"door|{door.id}", door.id, cx - hx, cz - hz, cx + hx, cz + hz, 0.0, door.height, mat)
+    for obj in layout.objects:
+        geoms += _object_geoms(obj)
+        names += [obj.id] * (len(geoms) - len(names))
 
     extent = max(x1 - x0, z1 - z0, 1.0)
     xml = f"""<mujoco model="house">
@@ -175,6 +181,39 @@ def house_to_mjcf(layout: HouseLayout, width: int, height: int, fovy: float) -> 
   </worldbody>
 </mujoco>"""
     return xml, names
+
+
+def _object_geoms(obj: SceneObject) -> list[str]:
+    """MJCF geoms of one object's primitive parts, placed by its centre and THOR yaw.
+
+    The asset's axes in MuJoCo: x across its front ``(cos θ, −sin θ, 0)``, front ``(sin θ, cos θ, 0)``
+    (Unity's (sin θ, cos θ) in x-z, whose z is MuJoCo's y), up ``(0, 0, 1)``: a turn of −θ about z.
+    """
+    theta = math.radians(obj.rotation_y)
+    axes = {
+        "x": np.array([math.cos(theta), -math.sin(theta), 0.0]),
+        "z": np.array([math.sin(theta), math.cos(theta), 0.0]),
+        "y": np.array([0.0, 0.0, 1.0]),
+    }
+    centre = np.array([obj.center[0], -obj.center[2], obj.center[1]])
+    quat = f"{math.cos(-theta / 2):.6f} 0 0 {math.sin(-theta / 2):.6f}"
+    out = []
+    for k, part in enumerate(object_parts(obj.object_type, obj.asset_id, obj.size)):
+        lx, ly, lz = part.centre
+        pos = centre + lx * axes["x"] + lz * axes["z"] + ly * axes["y"]
+        hx, hy, hz = part.half
+        if part.kind in ("box", "ellipsoid"):
+            shape = f'size="{hx:.4f} {hz:.4f} {hy:.4f}" quat="{quat}"'
+        elif part.kind == "sphere":
+            shape = f'size="{hx:.4f}"'
+        else:  # cylinder / capsule: half = (radius, half length, radius), running along ``axis``
+            zaxis = " ".join(f"{v:.6f}" for v in axes[part.axis])
+            shape = f'size="{hx:.4f} {hy:.4f}" zaxis="{zaxis}"'
+        out.append(
+            f'<geom name={quoteattr(f"{obj.id}#{k}")} type="{part.kind}" pos="{pos[0]:.4f} {pos[1]:.4f} {pos[2]:.4f}" '
+            f'{shape} rgba="{_rgb(np.array(part.rgb))} 1"/>'
+        )
+    return out
 
 
 def _rectangles(polygon: tuple[tuple[float, float], ...]) -> list[tuple[float, float, float, float]]:
@@ -222,6 +261,8 @@ class HouseRenderer:
         self._context: Any = None
         self.model: Any = None
         self.names: list[str] = []
+        self.instances: list[str] = []
+        self._geom_instance = np.zeros(1, dtype=np.int32)
         self._rgb = np.empty((self.height, self.width, 3), dtype=np.uint8)
         self._depth = np.empty((self.height, self.width), dtype=np.float32)
         self._rect = mujoco.MjrRect(0, 0, self.width, self.height)
@@ -229,6 +270,12 @@ class HouseRenderer:
     def load(self, layout: HouseLayout) -> None:
         """Compile the house (one model per house; textures are uploaded once here)."""
         xml, self.names = house_to_mjcf(layout, self.width, self.height, self.fovy)
+        # instance k + 1 for every geom of the k-th distinct house element (0 = nothing)
+        index: dict[str, int] = {}
+        self._geom_instance = np.array(
+            [0] + [index.setdefault(name, len(index)) + 1 for name in self.names], dtype=np.int32
+        )
+        self.instances = list(index)
         self.model = mujoco.MjModel.from_xml_string(xml)
         self.data = mujoco.MjData(self.model)
         self._gl.make_current()
@@ -254,13 +301,22 @@ class HouseRenderer:
         rgb: bool = True,
         depth: bool = True,
         semantic: bool = False,
+        pitch: float = 0.0,
+        instance: bool = False,
     ) -> dict[str, np.ndarray]:
-        """Views from floor point ``position`` (x, z) at Habitat ``yaw`` and ``camera_height`` metres."""
+        """Views from floor point ``position`` (x, z) at Habitat ``yaw`` and ``camera_height`` metres,
+        tilted down by ``pitch`` radians (THOR's ``cameraHorizon``). ``semantic``: geom id + 1 per pixel
+        (``names``); ``instance``: house-element index + 1 per pixel (``instances``)."""
         if self.model is None:
             raise RuntimeError("HouseRenderer.render() before load(layout)")
         self.data.mocap_pos[0] = (position[0], -position[1], camera_height)
-        # Habitat yaw about +y is a rotation about MuJoCo +z; at yaw 0 the camera looks along MuJoCo +y (= −z)
-        self.data.mocap_quat[0] = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
+        # Habitat yaw about +y is a rotation about MuJoCo +z; at yaw 0 the camera looks along MuJoCo +y (= −z);
+        # looking down is a turn of −pitch about the body's x axis (applied before the yaw)
+        qyaw = np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
+        qpitch = np.array([math.cos(-pitch / 2), math.sin(-pitch / 2), 0.0, 0.0])
+        quat = np.empty(4)
+        mujoco.mju_mulQuat(quat, qyaw, qpitch)
+        self.data.mocap_quat[0] = quat
         mujoco.mj_kinematics(self.model, self.data)
         mujoco.mj_camlight(self.model, self.data)
         self._gl.make_current()
@@ -277,8 +333,12 @@ class HouseRenderer:
                 out["rgb"] = np.flipud(self._rgb).copy()
             if depth:
                 out["depth"] = self._linear_depth(np.flipud(self._depth))
-        if semantic:
-            out["semantic"] = self._semantic()
+        if semantic or instance:
+            ids = self._semantic()
+            if semantic:
+                out["semantic"] = ids
+            if instance:
+                out["instance"] = self._geom_instance[ids]
         return out
 
     def _linear_depth(self, raw: np.ndarray) -> np.ndarray:
