@@ -131,3 +131,12 @@ def test_named_recipes_build_a_trainer_and_command_line_options_win(tmp_path) ->
     trainer = Trainer(TrainConfig(**{**quick, "out": str(tmp_path)}), synthetic_episodes(2))
     assert trainer.model.config.vit.num_layers == 2 and trainer.model.config.emb_dim == 192
     assert not trainer.codec.config.with_instruction
+
+
+def test_packed_training_takes_the_same_steps_as_padded(tmp_path) -> None:
+    episodes = synthetic_episodes(8)
+    padded = Trainer(config(tmp_path / "padded", steps=3, checkpoint_every=10), episodes)
+    packed = Trainer(config(tmp_path / "packed", steps=3, checkpoint_every=10, packing=True), episodes)
+    for _ in range(3):
+        a, b = padded.train_step(), packed.train_step()
+        assert abs(a["loss"] - b["loss"]) < 1e-4 * max(1.0, abs(a["loss"]))

@@ -21,32 +21,23 @@ from uio_agent.model.vit import ImageEncoder
 
 @dataclass
 class Sequence:
-    """Embedded tokens [B, L, d], mask [B, L] (int), RoPE angles [B, L, head_dim/2], packing segments."""
+    """Embedded tokens [B, L, d], mask [B, L] (int), RoPE angles [B, L, head_dim/2]."""
 
     embed: Tensor
     mask: Tensor
     angles: Tensor
-    segment_ids: Tensor | None = None
 
     @staticmethod
     def concat(parts: list[Sequence]) -> Sequence:
-        segments = None
-        if any(p.segment_ids is not None for p in parts):
-            segments = torch.cat(
-                [p.segment_ids if p.segment_ids is not None else torch.ones_like(p.mask) for p in parts],
-                dim=1,
-            )
         return Sequence(
             embed=torch.cat([p.embed for p in parts], dim=1),
             mask=torch.cat([p.mask for p in parts], dim=1),
             angles=torch.cat([p.angles for p in parts], dim=1),
-            segment_ids=segments,
         )
 
     def index_select(self, index: Tensor) -> Sequence:
         """Rows ``index`` of the batch (e.g. to expand for beam search)."""
-        segments = None if self.segment_ids is None else self.segment_ids[index]
-        return Sequence(self.embed[index], self.mask[index], self.angles[index], segments)
+        return Sequence(self.embed[index], self.mask[index], self.angles[index])
 
 
 class _AngleTables:

@@ -8,7 +8,10 @@ official model does, instead of producing NaN).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +85,112 @@ def mask_to_bias(mask: Tensor) -> Tensor:
     )[:, None]
 
 
+@dataclass(frozen=True)
+class _Bucket:
+    """``blocks`` blocks of similar lengths as one padded batch: the packed positions of each block's
+    query and key slots, flattened [blocks * L] (padding slots repeat the block's last token), and the
+    additive bias of padding keys [blocks, 1, 1, Lk] (None where no key is padding)."""
+
+    blocks: int
+    queries: Tensor
+    keys: Tensor
+    key_bias: Tensor | None
+
+
+class PackedAttention:
+    """Attention over examples packed end to end in one row with no padding (``train/packing.py``):
+    query block i (``query_lengths[i]`` tokens) attends to key block i only, causally for decoder
+    self-attention, so no pair of tokens from different examples is ever scored.
+
+    The blocks are gathered into a few padded batches of similar lengths (sorted by length; a new
+    bucket starts where a block is under half the bucket's longest), one SDPA call each: a few large
+    calls parallelise where one call per block does not, and the padding stays inside attention (the
+    row itself has none). The indices are built once per batch and shared by every layer. (On GPUs a
+    varlen kernel taking the lengths as ``cu_seqlens`` could replace the buckets.)
+    """
+
+    def __init__(
+        self,
+        query_lengths: Sequence[int],
+        key_lengths: Sequence[int],
+        causal: bool = False,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if len(query_lengths) != len(key_lengths):
+            raise ValueError(
+                f"PackedAttention pairs query block i with key block i: got {len(query_lengths)} "
+                f"query and {len(key_lengths)} key blocks"
+            )
+        if causal and list(query_lengths) != list(key_lengths):
+            raise ValueError("causal PackedAttention needs query and key blocks of equal lengths")
+        if min(query_lengths, default=0) < 1 or min(key_lengths, default=0) < 1:
+            raise ValueError("every PackedAttention block needs at least one query and one key")
+        self.causal = causal
+        self.shape = (sum(query_lengths), sum(key_lengths))
+        q_starts = [0, *itertools.accumulate(query_lengths)]
+        k_starts = [0, *itertools.accumulate(key_lengths)]
+        groups: list[list[int]] = []
+        for i in sorted(range(len(query_lengths)), key=lambda i: query_lengths[i], reverse=True):
+            group = groups[-1] if groups else []
+            group_keys = [key_lengths[j] for j in (*group, i)]
+            if (
+                group
+                and 2 * query_lengths[i] >= query_lengths[group[0]]
+                and 2 * min(group_keys) >= max(group_keys)
+            ):
+                group.append(i)
+            else:
+                groups.append([i])
+        device = torch.device(device)
+        self.buckets = []
+        #: packed query position -> its slot in the buckets' outputs, concatenated
+        self.order = torch.empty(self.shape[0], dtype=torch.long, device=device)
+        offset = 0
+        for group in groups:
+            queries, real_queries = self._slots([(q_starts[i], query_lengths[i]) for i in group], device)
+            keys, real_keys = self._slots([(k_starts[i], key_lengths[i]) for i in group], device)
+            key_bias = None
+            if not causal and not bool(real_keys.all()):  # causally, real queries never see padding keys
+                key_bias = mask_to_bias(real_keys[:, None, :])
+            self.buckets.append(_Bucket(len(group), queries.flatten(), keys.flatten(), key_bias))
+            real = real_queries.flatten()
+            self.order[queries.flatten()[real]] = offset + real.nonzero().squeeze(1)
+            offset += real.numel()
+
+    @staticmethod
+    def _slots(blocks: list[tuple[int, int]], device: torch.device) -> tuple[Tensor, Tensor]:
+        """Packed positions [blocks, L] of (start, length) blocks padded to the longest, and which are real."""
+        slots = torch.arange(max(n for _, n in blocks), device=device)
+        starts = torch.tensor([s for s, _ in blocks], device=device)[:, None]
+        lengths = torch.tensor([n for _, n in blocks], device=device)[:, None]
+        return starts + torch.minimum(slots, lengths - 1), slots < lengths
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:
+        """q [1, H, Q, D], k and v [1, H, K, D] of the packed row -> [1, H, Q, D]."""
+        if q.shape[0] != 1 or (q.shape[2], k.shape[2]) != self.shape:
+            raise ValueError(
+                f"PackedAttention expects one row of {self.shape[0]} queries and {self.shape[1]} keys, "
+                f"got queries {tuple(q.shape)} and keys {tuple(k.shape)}"
+            )
+        # token-major [L, H, D]: gathering whole tokens copies contiguous rows
+        q_rows, k_rows, v_rows = (x[0].transpose(0, 1) for x in (q, k, v))
+        outputs = []
+        for b in self.buckets:
+            qb, kb, vb = (
+                rows.index_select(0, index).unflatten(0, (b.blocks, -1)).transpose(1, 2)
+                for rows, index in ((q_rows, b.queries), (k_rows, b.keys), (v_rows, b.keys))
+            )
+            out = F.scaled_dot_product_attention(
+                qb, kb, vb, attn_mask=b.key_bias, is_causal=self.causal, scale=scale
+            )
+            outputs.append(out.transpose(1, 2).flatten(0, 1))
+        return torch.cat(outputs).index_select(0, self.order).transpose(0, 1)[None]
+
+
+#: what attention is told: an additive fp32 bias [B|1, 1, Q, K], packed blocks, or nothing
+AttentionMask = Tensor | PackedAttention | None
+
+
 class Attention(nn.Module):
     """Multi-head attention of the main transformer and the resampler.
 
@@ -131,8 +240,9 @@ class Attention(nn.Module):
             k = rotary.apply(k)
         return k.transpose(1, 2), v.transpose(1, 2)
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
-        """q [B, Lq, H, D]; k, v [B, H, Lk, D]; bias additive fp32 [B|1, 1, Lq, Lk]. Returns [B, Lq, E]."""
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask) -> Tensor:
+        """q [B, Lq, H, D]; k, v [B, H, Lk, D]; ``mask`` an additive fp32 bias [B|1, 1, Lq, Lk] or the
+        blocks of one packed row (B = 1). Returns [B, Lq, E]."""
         dtype = q.dtype
         q = q.transpose(1, 2).float()
         k = k.float()
@@ -143,20 +253,23 @@ class Attention(nn.Module):
             scale = 1.0
         else:
             scale = 1.0 / math.sqrt(self.head_dim)
-        out = F.scaled_dot_product_attention(q, k, v.float(), attn_mask=bias, scale=scale)
+        if isinstance(mask, PackedAttention):
+            out = mask.attend(q, k, v.float(), scale)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v.float(), attn_mask=mask, scale=scale)
         return self.out(out.transpose(1, 2).flatten(2).to(dtype))
 
     def forward(
         self,
         x_q: Tensor,
         x_kv: Tensor,
-        bias: Tensor | None,
+        mask: AttentionMask,
         rotary_q: Rotary | None = None,
         rotary_k: Rotary | None = None,
     ) -> Tensor:
         q = self.project_queries(x_q, rotary_q)
         k, v = self.project_keys_values(x_kv, rotary_k)
-        return self.attend(q, k, v, bias)
+        return self.attend(q, k, v, mask)
 
 
 class SwiGLU(nn.Module):

@@ -13,17 +13,20 @@ import torch
 from torch import Tensor, nn
 
 from uio_agent.model.config import UIOConfig
-from uio_agent.model.layers import Attention, RMSNorm, Rotary, SwiGLU, mask_to_bias
+from uio_agent.model.layers import (
+    Attention,
+    AttentionMask,
+    PackedAttention,
+    RMSNorm,
+    Rotary,
+    SwiGLU,
+    mask_to_bias,
+)
 
 
-def pair_mask(
-    q_mask: Tensor, k_mask: Tensor, q_segments: Tensor | None = None, k_segments: Tensor | None = None
-) -> Tensor:
-    """[B, Q, K] mask: both tokens valid and, when packed, in the same segment."""
-    mask = q_mask[:, :, None].bool() & k_mask[:, None, :].bool()
-    if q_segments is not None and k_segments is not None:
-        mask = mask & (q_segments[:, :, None] == k_segments[:, None, :])
-    return mask
+def pair_mask(q_mask: Tensor, k_mask: Tensor) -> Tensor:
+    """[B, Q, K] mask: both tokens valid."""
+    return q_mask[:, :, None].bool() & k_mask[:, None, :].bool()
 
 
 class EncoderLayer(nn.Module):
@@ -35,9 +38,9 @@ class EncoderLayer(nn.Module):
         self.mlp = SwiGLU(config.emb_dim, config.mlp_dim)
         self.dropout = nn.Dropout(config.dropout_rate)
 
-    def forward(self, x: Tensor, bias: Tensor, rotary: Rotary) -> Tensor:
+    def forward(self, x: Tensor, mask: AttentionMask, rotary: Rotary) -> Tensor:
         h = self.pre_attention_norm(x)
-        x = x + self.dropout(self.attention(h, h, bias, rotary, rotary))
+        x = x + self.dropout(self.attention(h, h, mask, rotary, rotary))
         return x + self.dropout(self.mlp(self.pre_mlp_norm(x)))
 
 
@@ -50,11 +53,12 @@ class Encoder(nn.Module):
         self.encoder_norm = RMSNorm(config.emb_dim)
         self.dropout = nn.Dropout(config.dropout_rate)
 
-    def forward(self, x: Tensor, mask: Tensor, rotary: Rotary, segment_ids: Tensor | None = None) -> Tensor:
-        bias = mask_to_bias(pair_mask(mask, mask, segment_ids, segment_ids))
+    def forward(self, x: Tensor, mask: Tensor | PackedAttention, rotary: Rotary) -> Tensor:
+        """``mask``: token validity [B, L] (padded batch), or the blocks of one packed row."""
+        attention = mask if isinstance(mask, PackedAttention) else mask_to_bias(pair_mask(mask, mask))
         x = self.dropout(x)
         for index in range(self.config.num_encoder_layers):
-            x = getattr(self, f"layers_{index}")(x, bias, rotary)
+            x = getattr(self, f"layers_{index}")(x, attention, rotary)
         return self.dropout(self.encoder_norm(x))
 
 
@@ -102,9 +106,9 @@ class DecoderLayer(nn.Module):
         self,
         x: Tensor,
         rotary: Rotary,
-        self_bias: Tensor | None,
+        self_mask: AttentionMask,
         cross_kv: tuple[Tensor, Tensor] | None,
-        cross_bias: Tensor | None,
+        cross_mask: AttentionMask,
         cache: tuple[Tensor, Tensor] | None = None,
         start: int = 0,
     ) -> Tensor:
@@ -118,13 +122,13 @@ class DecoderLayer(nn.Module):
             cache_k[:, :, start:end] = k
             cache_v[:, :, start:end] = v
             k, v = cache_k[:, :, :end], cache_v[:, :, :end]
-        x = x + self.dropout(attn.attend(q, k, v, self_bias))
+        x = x + self.dropout(attn.attend(q, k, v, self_mask))
         if self.cross_attention:
             assert cross_kv is not None
             h = self.pre_cross_attention_norm(x)
             xattn = self.encoder_decoder_attention
             q = xattn.project_queries(h, rotary)
-            x = x + self.dropout(xattn.attend(q, cross_kv[0], cross_kv[1], cross_bias))
+            x = x + self.dropout(xattn.attend(q, cross_kv[0], cross_kv[1], cross_mask))
         return x + self.dropout(self.mlp(self.pre_mlp_norm(x)))
 
 
@@ -157,14 +161,14 @@ class Decoder(nn.Module):
         self,
         x: Tensor,
         rotary: Rotary,
-        self_bias: Tensor | None,
+        self_mask: AttentionMask,
         cross_kv: CrossKV,
-        cross_bias: Tensor | None,
+        cross_mask: AttentionMask,
         cache: KVCache | None = None,
         start: int = 0,
     ) -> Tensor:
         x = self.dropout(x)
         for index in range(self.config.num_decoder_layers):
             layer_cache = (cache.keys[index], cache.values[index]) if cache is not None else None
-            x = self.layer(index)(x, rotary, self_bias, cross_kv[index], cross_bias, layer_cache, start)
+            x = self.layer(index)(x, rotary, self_mask, cross_kv[index], cross_mask, layer_cache, start)
         return self.dropout(self.decoder_norm(x))

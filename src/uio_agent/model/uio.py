@@ -39,15 +39,9 @@ class Encoded:
     hidden: Tensor
     mask: Tensor
     angles: Tensor
-    segment_ids: Tensor | None = None
 
     def index_select(self, index: Tensor) -> Encoded:
-        return Encoded(
-            self.hidden[index],
-            self.mask[index],
-            self.angles[index],
-            None if self.segment_ids is None else self.segment_ids[index],
-        )
+        return Encoded(self.hidden[index], self.mask[index], self.angles[index])
 
 
 class UIOModel(nn.Module):
@@ -116,8 +110,8 @@ class UIOModel(nn.Module):
         return Sequence.concat(parts)
 
     def encode_sequence(self, seq: Sequence) -> Encoded:
-        hidden = self.encoder(seq.embed, seq.mask, Rotary(seq.angles), seq.segment_ids)
-        return Encoded(hidden, seq.mask, seq.angles, seq.segment_ids)
+        hidden = self.encoder(seq.embed, seq.mask, Rotary(seq.angles))
+        return Encoded(hidden, seq.mask, seq.angles)
 
     def encode(self, inputs: ModelInputs) -> Encoded:
         return self.encode_sequence(self.embed_inputs(inputs))
@@ -141,9 +135,7 @@ class UIOModel(nn.Module):
         embed, angles = self.target_embedders["text"](tokens, pos_ids, self.text_token_embedder)
         return embed, Rotary(angles)
 
-    def decode(
-        self, encoded: Encoded, targets: TextTargets, target_segment_ids: Tensor | None = None
-    ) -> Tensor:
+    def decode(self, encoded: Encoded, targets: TextTargets) -> Tensor:
         """Teacher-forced decoder hidden states [B, L, d] (after the final norm)."""
         targets.validate(self.config)
         tokens = targets.input_tokens
@@ -156,8 +148,8 @@ class UIOModel(nn.Module):
         )
         x, rotary = self.embed_targets(tokens, pos_ids)
         causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
-        self_mask = pair_mask(mask, mask, target_segment_ids, target_segment_ids) & causal
-        cross_mask = pair_mask(mask, encoded.mask, target_segment_ids, encoded.segment_ids)
+        self_mask = pair_mask(mask, mask) & causal
+        cross_mask = pair_mask(mask, encoded.mask)
         return self.decoder(
             x, rotary, mask_to_bias(self_mask), self.cross_keys_values(encoded), mask_to_bias(cross_mask)
         )

@@ -2,8 +2,8 @@
 
 Two priors that let a small model learn placements quickly (measured in a CPU experiment, issue 5):
 
-* the ViT's position table starts as fixed 2-D sin-cos features of the patch grid, so patches know
-  where they are before any learning;
+* the ViT's position table starts as 2-D sin-cos features of the patch grid, centred over the grid,
+  so patches know where they are before any learning;
 * the 1000 location rows of the tied text embedding start as Fourier features of their bin value,
   so neighbouring bins start similar and the output head is smooth over space from step 0.
 
@@ -53,7 +53,11 @@ def init_from_scratch(model: UIOModel) -> None:
     vit = model.vision_transformer
     side = model.config.vit.pos_grid
     table = sincos_2d(side, side, model.config.vit.emb_dim)
-    vit.positional_embedding[1:] = table.to(vit.positional_embedding.dtype)
+    # centred over the grid: raw sin-cos shares a large constant part (cos ~ 1 on the low frequencies),
+    # so patches half the image apart start at cosine similarity 0.85; centred, 0.41 (same mean norm)
+    centred = table - table.mean(0)
+    centred *= table.norm(dim=1).mean() / centred.norm(dim=1).mean()
+    vit.positional_embedding[1:] = centred.to(vit.positional_embedding.dtype)
     vit.positional_embedding[0] = 0.0
     weight = model.text_token_embedder.weight
     rows = location_fourier(model.config.emb_dim).to(weight.dtype)

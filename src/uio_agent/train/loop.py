@@ -76,8 +76,6 @@ class TrainConfig:
     restrict_vocab: bool = True
     precision: str = "bf16"
     packing: bool = False
-    max_encoder_length: int = 864
-    max_decoder_length: int = 1280
     #: VIMA only: the share of examples planned from a later step
     replan_fraction: float = 0.25
     brightness_jitter: float = 0.0
@@ -235,14 +233,7 @@ class Trainer:
         )
         with autocast:
             if self.config.packing:
-                logits, targets = packed_logits(
-                    self.model,
-                    examples,
-                    vocab=self.vocab,
-                    max_encoder=self.config.max_encoder_length,
-                    max_decoder=self.config.max_decoder_length,
-                )
-                targets = targets.to(self.device)
+                logits, targets = packed_logits(self.model, examples, vocab=self.vocab)
             else:
                 batch = collate(examples).to(self.device)
                 module = self.ddp if self.ddp is not None else self.model

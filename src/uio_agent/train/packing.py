@@ -1,13 +1,15 @@
-"""Dynamic packing as in the official trainer (``uio/packing.py``; reference §8.4).
+"""Dynamic packing: a batch runs as one row of its examples laid end to end, with no padding.
 
-``pair_examples`` pairs examples so that two short ones share one row: a pool of 10 waits for
-partners; an incoming example is paired with the longest pooled one that fits with it under both
-the encoder and the decoder limit. ``packed_logits`` runs a batch packed that way: each modality is
-embedded per example first, the valid tokens of the two partners are moved side by side with segment
-ids 1 and 2 (padding dropped), segment-equality masks keep them apart in encoder self-attention,
-decoder self-attention and cross-attention, and the logits are unpacked back to one row per example.
-Positions travel with the tokens (RoPE angles of each example's own stream), so a packed example sees
-exactly what it would see alone.
+The official trainer (``uio/packing.py``; reference §8.4) pairs examples into rows of fixed width
+(864 encoder, 1280 decoder tokens) because its attention is dense over a row: TPUs need static
+shapes, and the masked pairs across partners are paid for. Here attention is told the examples'
+lengths (:class:`~uio_agent.model.layers.PackedAttention`) and scores each example against itself
+only, so there is no row width to fill and nothing to pair: every example of the batch goes into one
+row, valid tokens only, after each modality is embedded per example (as the official code does), with
+the positions travelling with the tokens (RoPE angles of each example's own streams). Encoder
+self-attention, decoder self-attention (causal) and cross-attention stay within an example, so a
+packed example sees exactly what it sees alone, while the norms, projections, MLPs, logits and loss
+(everything but attention) run on valid tokens only.
 """
 
 from __future__ import annotations
@@ -16,127 +18,67 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 
 from uio_agent.model.batch import TextTargets
-from uio_agent.model.embedders import Sequence as TokenSequence
+from uio_agent.model.layers import PackedAttention, Rotary
 from uio_agent.model.uio import UIOModel
 from uio_agent.train.examples import Example, collate
 
-POOL_SIZE = 10
-
-
-def pair_examples(
-    lengths: Sequence[tuple[int, int]], max_encoder: int, max_decoder: int, pool_size: int = POOL_SIZE
-) -> list[list[int]]:
-    """Groups (one or two indices) from (encoder length, decoder length) pairs, in the official order.
-
-    "Longest" compares encoder length first, then decoder length. Examples longer than a limit on
-    their own are still emitted alone (the caller decides whether to truncate or drop them).
-    """
-    pool: list[int] = []
-    groups: list[list[int]] = []
-
-    def size(i: int) -> tuple[int, int]:
-        return lengths[i]
-
-    for index, (enc, dec) in enumerate(lengths):
-        fits = [p for p in pool if lengths[p][0] + enc <= max_encoder and lengths[p][1] + dec <= max_decoder]
-        if fits:
-            partner = max(fits, key=size)
-            pool.remove(partner)
-            groups.append([partner, index])
-        elif len(pool) < pool_size:
-            pool.append(index)
-        elif all(size(index) >= size(p) for p in pool):
-            groups.append([index])
-        else:
-            longest = max(pool, key=size)
-            pool.remove(longest)
-            groups.append([longest])
-            pool.append(index)
-    groups.extend([p] for p in sorted(pool, key=size, reverse=True))
-    return groups
-
-
-def _pack_rows(parts: Sequence[Sequence[Tensor]], width: int, fill: Tensor) -> Tensor:
-    """Concatenate each group's tensors along dim 0 and pad the rows to ``width``."""
-    rows = []
-    for group in parts:
-        row = torch.cat(list(group), dim=0)
-        pad = fill.expand(width - row.shape[0], *row.shape[1:])
-        rows.append(torch.cat([row, pad.to(row.dtype)], dim=0))
-    return torch.stack(rows)
-
 
 def packed_logits(
-    model: UIOModel,
-    examples: Sequence[Example],
-    groups: Sequence[Sequence[int]] | None = None,
-    vocab: Tensor | None = None,
-    *,
-    max_encoder: int = 864,
-    max_decoder: int = 1280,
+    model: UIOModel, examples: Sequence[Example], vocab: Tensor | None = None
 ) -> tuple[Tensor, TextTargets]:
-    """Logits [N, L, V] (one row per example, as if unpacked) and the unpacked targets.
+    """Text logits [1, T, V] of every example's targets laid end to end (T = total target tokens), and
+    the matching targets [1, T] (loss mask included), on the model's device.
 
-    Without ``groups``, examples are paired by :func:`pair_examples` under the two limits, using the
-    encoder lengths of the embedding this call computes anyway (no second embedding pass)."""
-    batch = collate(examples)
+    The objective over these equals the padded batch's (same tokens, same per-modality mean); use
+    :func:`unpack` for per-example rows.
+    """
+    device = model.text_token_embedder.weight.device
+    batch = collate(examples).to(device)
+    batch.targets.validate(model.config)  # per-example limits: the packed row is longer by design
     seq = model.embed_inputs(batch.inputs)
     valid = seq.mask.bool()
-    if groups is None:
-        sizes = [(int(valid[i].sum()), e.decoder_length) for i, e in enumerate(examples)]
-        groups = pair_examples(sizes, max_encoder, max_decoder)
-    enc_width = max(sum(int(valid[i].sum()) for i in g) for g in groups)
-    zero = torch.zeros((), dtype=seq.embed.dtype)
-    embed = _pack_rows([[seq.embed[i][valid[i]] for i in g] for g in groups], enc_width, zero)
-    angles = _pack_rows([[seq.angles[i][valid[i]] for i in g] for g in groups], enc_width, zero.float())
-    enc_mask = _pack_rows([[seq.mask[i][valid[i]] for i in g] for g in groups], enc_width, torch.tensor(0))
-    enc_segments = _pack_rows(
-        [[torch.full((int(valid[i].sum()),), k + 1) for k, i in enumerate(g)] for g in groups],
-        enc_width,
-        torch.tensor(0),
+    encoder_lengths = tuple(int(n) for n in valid.sum(1).tolist())
+    if 0 in encoder_lengths:
+        empty = examples[encoder_lengths.index(0)].source
+        raise ValueError(f"example {empty} has no valid encoder token: nothing for its targets to attend to")
+    encoder_rotary = Rotary(seq.angles[valid][None])
+    encoder_hidden = model.encoder(
+        seq.embed[valid][None],
+        PackedAttention(encoder_lengths, encoder_lengths, device=device),
+        encoder_rotary,
     )
-    encoded = model.encode_sequence(TokenSequence(embed, enc_mask.int(), angles, enc_segments))
 
-    lengths = [e.decoder_length for e in examples]
-    dec_width = max(sum(lengths[i] for i in g) for g in groups)
-    tokens = _pack_rows(
-        [[batch.targets.input_tokens[i, : lengths[i]] for i in g] for g in groups], dec_width, torch.tensor(0)
+    targets = batch.targets
+    assert targets.target_tokens is not None and targets.mask is not None
+    decoder_lengths = tuple(e.decoder_length for e in examples)
+    width = targets.input_tokens.shape[1]
+    positions = torch.arange(width, device=device).expand(len(examples), width)
+    in_example = positions < torch.tensor(decoder_lengths, device=device)[:, None]
+    packed_targets = TextTargets(
+        targets.input_tokens[in_example][None],
+        target_tokens=targets.target_tokens[in_example][None],
+        mask=targets.mask[in_example][None],
+        pos_ids=positions[in_example][None],
     )
-    positions = _pack_rows(
-        [[torch.arange(lengths[i]) for i in g] for g in groups], dec_width, torch.tensor(0)
+    assert packed_targets.pos_ids is not None
+    x, rotary = model.embed_targets(packed_targets.input_tokens, packed_targets.pos_ids)
+    hidden = model.decoder(
+        x,
+        rotary,
+        PackedAttention(decoder_lengths, decoder_lengths, causal=True, device=device),
+        model.decoder.cross_keys_values(encoder_hidden, encoder_rotary),
+        PackedAttention(decoder_lengths, encoder_lengths, device=device),
     )
-    dec_segments = _pack_rows(
-        [[torch.full((lengths[i],), k + 1) for k, i in enumerate(g)] for g in groups],
-        dec_width,
-        torch.tensor(0),
-    )
-    dec_mask = (dec_segments > 0).int()
-    hidden = model.decode(
-        encoded, TextTargets(tokens, mask=dec_mask, pos_ids=positions), target_segment_ids=dec_segments
-    )
-    packed = model.text_logits(hidden, vocab)
-
-    out = packed.new_zeros(len(examples), batch.targets.input_tokens.shape[1], packed.shape[-1])
-    for row, group in enumerate(groups):
-        start = 0
-        for i in group:
-            out[i, : lengths[i]] = packed[row, start : start + lengths[i]]
-            start += lengths[i]
-    return out, batch.targets
+    return model.text_logits(hidden, vocab), packed_targets
 
 
-def packing_stats(
-    examples: Sequence[Example], groups: Sequence[Sequence[int]], encoder_lengths: Sequence[int]
-) -> dict[str, float]:
-    """Non-padding fraction of the packed encoder and decoder rows (what the official code logs)."""
-    enc_width = max(sum(encoder_lengths[i] for i in g) for g in groups)
-    dec_width = max(sum(examples[i].decoder_length for i in g) for g in groups)
-    enc_used = sum(encoder_lengths)
-    dec_used = sum(e.decoder_length for e in examples)
-    return {
-        "rows": float(len(groups)),
-        "encoder_fill": enc_used / (enc_width * len(groups)),
-        "decoder_fill": dec_used / (dec_width * len(groups)),
-    }
+def unpack(packed: Tensor, lengths: Sequence[int]) -> Tensor:
+    """A packed row [1, T, ...] back to one zero-padded row per example: [N, max(lengths), ...]."""
+    if packed.shape[0] != 1 or packed.shape[1] != sum(lengths):
+        raise ValueError(
+            f"unpack expects one packed row of {sum(lengths)} tokens, got shape {tuple(packed.shape)}"
+        )
+    return pad_sequence(list(packed[0].split(list(lengths))), batch_first=True)

@@ -4,8 +4,8 @@ Both steer toward the first corner of the string-pulled geodesic path: they turn
 more than half a turn away and move forward otherwise. The PointNav follower calls STOP once the
 geodesic distance is below the success distance; the ObjectNav follower walks to the nearest
 viewpoint of the target type, turns and tilts the camera toward the object, and calls End as soon
-as one is visible. After ``reset(options={"oracle": True})`` the env puts the next action into
-``info["oracle_action"]``, which ``agent.policy.OraclePolicy`` reads.
+as the env reports one visible (and never otherwise). After ``reset(options={"oracle": True})`` the
+env puts the next action into ``info["oracle_action"]``, which ``agent.policy.OraclePolicy`` reads.
 """
 
 from __future__ import annotations
@@ -130,16 +130,23 @@ class ObjectNavFollower(GeodesicSteering):
     Within ``reach`` of an object it tilts the camera toward it on the way. Greedy steering can stall
     where THOR's all-or-nothing 0.25 m steps cannot thread a gap the 5 cm field passes; after
     :data:`STALL` actions without geodesic progress it plans the exact THOR motion instead (A* over
-    poses, :meth:`plan`). Standing in a viewpoint, facing the object and still seeing none (furniture in
-    the way), it tries the other horizons, then steps toward the object while that keeps it in a
-    viewpoint, then tries viewpoints elsewhere. Whatever cannot be reached or seen that way is given up
-    for the viewpoints of the other objects of the type (End when none is left).
+    poses, :meth:`plan`, weighted when the exact search runs out of budget). Standing in a viewpoint,
+    facing the object and still seeing none (furniture in the way), it tries the other horizons, then
+    steps toward the object while that keeps it in a viewpoint, then tries viewpoints elsewhere.
+    Whatever cannot be reached or seen that way is given up for the viewpoints of the other objects of
+    the type. End comes only from the env's own visibility check (``target_visible``): with every
+    object given up it takes them all back and searches again, so a failure is the step limit, never
+    an End with nothing in view.
     """
 
     #: actions without geodesic progress before planning
     STALL = 12
-    #: poses A* may expand per plan
+    #: poses A* may expand per search
     PLAN_BUDGET = 4000
+    #: A* heuristic weights tried in turn: 1 gives the shortest THOR plan; where a narrow gap needs a
+    #: precise approach that search can run out of budget, and a weighted one finds a slightly longer
+    #: plan expanding a small fraction of the poses
+    PLAN_WEIGHTS = (1.0, 1.5, 2.5)
     #: metres of viewpoints left out around a pose whose view is blocked, and how often per object
     DETOUR = 0.5
     RETRIES = 3
@@ -156,6 +163,7 @@ class ObjectNavFollower(GeodesicSteering):
             raise ValueError(f"no reachable viewpoint of a {object_type}: the oracle has nowhere to go")
         super().__init__(field, thor.ROTATE_DEGREES, thor.GRID_SIZE)
         self.viewpoints = viewpoints
+        self.object_type = object_type
         self.targets = viewpoints.of_type(object_type)
         self.camera_height = camera_height
         self.reach = reach
@@ -165,6 +173,7 @@ class ObjectNavFollower(GeodesicSteering):
         self._stalled = 0
         self._excluded = np.zeros(field.space.shape, dtype=bool)
         self._retries: dict[str, int] = {}
+        self._wide = False  # search every cell within reach, not only the viewpoints
 
     def move(self, position: np.ndarray, yaw: float) -> np.ndarray:
         after, _ = thor_move_ahead(self.field.space, position, yaw, thor.GRID_SIZE)
@@ -178,12 +187,22 @@ class ObjectNavFollower(GeodesicSteering):
         return float(_HORIZONS[int(np.argmin(np.abs(_HORIZONS - down)))])
 
     def plan(self, position: np.ndarray, rotation_y: int) -> list[int] | None:
-        """Shortest THOR action sequence (0.25 m per MoveAhead, turns nearly free) from the pose into a
-        viewpoint, by A* with the geodesic as heuristic; None when none is found within the budget."""
+        """THOR action sequence from the pose into a viewpoint: the shortest one (:meth:`search`), else
+        the first the weighted searches of :data:`PLAN_WEIGHTS` find; None when none finds one."""
+        for weight in self.PLAN_WEIGHTS:
+            actions = self.search(position, rotation_y, weight)
+            if actions is not None:
+                return actions
+        return None
+
+    def search(self, position: np.ndarray, rotation_y: int, weight: float = 1.0) -> list[int] | None:
+        """A* over THOR poses (0.25 m per MoveAhead, turns nearly free) from the pose into a viewpoint,
+        with ``weight`` times the geodesic as heuristic (1: the shortest sequence); None when none is
+        found within :data:`PLAN_BUDGET` poses."""
         turn = round(thor.ROTATE_DEGREES)
         start = (np.asarray(position, dtype=np.float64), rotation_y % 360)
         nodes: list[tuple[np.ndarray, int, int, int]] = [(start[0], start[1], -1, -1)]  # pose, parent, action
-        heap = [(self.field.distance(start[0]), 0.0, 0)]
+        heap = [(weight * self.field.distance(start[0]), 0.0, 0)]
         seen = {(round(start[0][0] * 50), round(start[0][1] * 50), start[1])}
         while heap and len(nodes) < self.PLAN_BUDGET:
             _, cost, index = heapq.heappop(heap)
@@ -210,7 +229,9 @@ class ObjectNavFollower(GeodesicSteering):
                 if not math.isfinite(remaining):
                     continue
                 nodes.append((nxt, nrot, index, action))
-                heapq.heappush(heap, (cost + step_cost + remaining, cost + step_cost, len(nodes) - 1))
+                heapq.heappush(
+                    heap, (cost + step_cost + weight * remaining, cost + step_cost, len(nodes) - 1)
+                )
         return None
 
     def _heading_for(self, position: np.ndarray) -> SceneObject:
@@ -224,10 +245,21 @@ class ObjectNavFollower(GeodesicSteering):
         return min(self.targets, key=lambda target: target.gap(position))
 
     def _refield(self) -> bool:
-        """Rebuild the field over the remaining targets' viewpoints less the excluded cells; False when
-        nothing reachable is left."""
-        region = self.viewpoints.region(self.targets) & ~self._excluded if self.targets else None
-        if region is None or not region.any():
+        """Rebuild the field over the remaining targets' viewpoints (after :meth:`_start_over`, every
+        navigable cell within ``reach`` of them) less the excluded cells; False when nothing
+        reachable is left."""
+        if not self.targets:
+            return False
+        region = self.viewpoints.region(self.targets)
+        if self._wide:
+            space = self.field.space
+            cx, cz = space.cell_centers()
+            for obj in self.targets:
+                x0, z0, x1, z1 = obj.footprint
+                gap = np.hypot(cx - np.clip(cx, x0, x1), cz - np.clip(cz, z0, z1))
+                region |= (gap <= self.reach) & space.navigable & (space.labels == space.largest_island)
+        region &= ~self._excluded
+        if not region.any():
             return False
         self.field = DistanceField.to_region(self.field.space, region)
         self._committed = None
@@ -240,6 +272,22 @@ class ObjectNavFollower(GeodesicSteering):
         self.targets.remove(obj)
         return self._refield()
 
+    def _start_over(self) -> None:
+        """Every object of the type was given up: take them all back and search again, now every
+        navigable cell within ``reach`` of them (a view the viewpoint rules missed), every pose and
+        horizon afresh."""
+        self.targets = self.viewpoints.of_type(self.object_type)
+        self._wide = True
+        self._excluded[:] = False
+        self._retries.clear()
+        self._tried.clear()
+        self._refield()
+
+    def _wander(self, position: np.ndarray, rotation_y: int) -> int:
+        """A step that changes the pose when searching from this one found nothing to do."""
+        _, moved = thor_move_ahead(self.field.space, position, thor.yaw_from_thor(rotation_y), thor.GRID_SIZE)
+        return thor.MOVE_AHEAD if moved else thor.ROTATE_RIGHT
+
     def _look_elsewhere(self, obj: SceneObject, position: np.ndarray) -> bool:
         """The view of ``obj`` from here is blocked: leave the viewpoints within :data:`DETOUR` of
         ``position`` for others (up to :data:`RETRIES` times per object, then give it up)."""
@@ -251,9 +299,21 @@ class ObjectNavFollower(GeodesicSteering):
         return self._refield() or self._give_up(obj)
 
     def next_action(self, position: np.ndarray, rotation_y: int, horizon: float, target_visible: bool) -> int:
-        """The next action id for the pose (our ``position``, THOR ``rotation_y`` degrees, ``horizon``)."""
+        """The next action id for the pose (our ``position``, THOR ``rotation_y`` degrees, ``horizon``):
+        End exactly when ``target_visible`` (the env's visibility check) says a target-type object is."""
         if target_visible:
             return thor.END
+        action = self._next_move(position, rotation_y, horizon)
+        if action is None:
+            self._start_over()
+            action = self._next_move(position, rotation_y, horizon)
+        if action is None:  # nothing to do from this pose: move on and search afresh from the next
+            self._start_over()
+            action = self._wander(position, rotation_y)
+        return action
+
+    def _next_move(self, position: np.ndarray, rotation_y: int, horizon: float) -> int | None:
+        """A motion or camera action toward a view of a target; None once every object is given up."""
         yaw = thor.yaw_from_thor(rotation_y)
         here = (round(position[0] * 100), round(position[1] * 100), rotation_y % 360)
         distance = self.field.distance(position)
@@ -271,8 +331,8 @@ class ObjectNavFollower(GeodesicSteering):
                 plan = self.plan(position, rotation_y)
                 if plan is None:
                     if not self._give_up(self._heading_for(position)):
-                        return thor.END
-                    return self.next_action(position, rotation_y, horizon, target_visible)
+                        return None
+                    return self._next_move(position, rotation_y, horizon)
                 self._plan = plan
             if self._plan:
                 return self._plan.pop(0)
@@ -298,5 +358,5 @@ class ObjectNavFollower(GeodesicSteering):
         ):
             return thor.MOVE_AHEAD
         if not self._look_elsewhere(obj, position):
-            return thor.END
-        return self.next_action(position, rotation_y, horizon, target_visible)
+            return None
+        return self._next_move(position, rotation_y, horizon)
