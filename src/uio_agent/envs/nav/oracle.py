@@ -10,6 +10,7 @@ env puts the next action into ``info["oracle_action"]``, which ``agent.policy.Or
 
 from __future__ import annotations
 
+import abc
 import heapq
 import math
 
@@ -26,7 +27,7 @@ from uio_agent.envs.nav.viewpoints import Viewpoints
 FORWARD, LEFT, RIGHT = "forward", "left", "right"
 
 
-class GeodesicSteering:
+class GeodesicSteering(abc.ABC):
     """Greedy discrete steering along a distance field (stateful: one per episode).
 
     Subclasses say how a forward step moves the agent (:meth:`move`).
@@ -40,8 +41,9 @@ class GeodesicSteering:
         self.margin = 0.02 + step * math.sin(self.turn / 2)
         self._committed: float | None = None  # heading chosen by the blocked-step search
 
+    @abc.abstractmethod
     def move(self, position: np.ndarray, yaw: float) -> np.ndarray:
-        raise NotImplementedError
+        """Where a forward step from ``position`` at ``yaw`` takes the agent."""
 
     def waypoint(self, position: np.ndarray) -> np.ndarray:
         """First corner of the string-pulled path: the last descent point still in straight sight."""
