@@ -31,19 +31,34 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def steps_per_second(sensors: tuple[str, ...], steps: int, seed: int = 0) -> float:
-    """Random actions (no STOP) at 256x256; resets are excluded from the timing."""
-    from uio_agent.envs.nav.pointnav import PointNavEnv
+#: the actions a speed run draws from: every motion, never the episode-ending one
+MOTIONS = {"pointnav": (1, 2, 3), "objectnav": (0, 1, 2, 4, 5)}
 
-    env = PointNavEnv(sensors=sensors)
+
+def make_nav_env(task: str, sensors: tuple[str, ...] = ("rgb", "depth")) -> Any:
+    """PointNav at 256x256 with ``sensors``, or ObjectNav at its default 320x240 (RGB, depth and the
+    segmentation pass that visibility needs)."""
+    if task == "pointnav":
+        from uio_agent.envs.nav.pointnav import PointNavEnv
+
+        return PointNavEnv(sensors=sensors)
+    from uio_agent.envs.nav.objectnav import ObjectNavEnv
+
+    return ObjectNavEnv()
+
+
+def steps_per_second(task: str, sensors: tuple[str, ...], steps: int, seed: int = 0) -> float:
+    """Random motions; resets are excluded from the timing."""
+    env = make_nav_env(task, sensors)
     rng = np.random.default_rng(seed)
+    motions = MOTIONS[task]
     env.reset(seed=seed)
     for _ in range(10):  # warm-up
-        env.step(int(rng.integers(1, 4)))
+        env.step(int(rng.choice(motions)))
     elapsed, done_steps = 0.0, 0
     while done_steps < steps:
         t = time.perf_counter()
-        _, _, terminated, truncated, _ = env.step(int(rng.integers(1, 4)))
+        _, _, terminated, truncated, _ = env.step(int(rng.choice(motions)))
         elapsed += time.perf_counter() - t
         done_steps += 1
         if terminated or truncated:
@@ -52,68 +67,20 @@ def steps_per_second(sensors: tuple[str, ...], steps: int, seed: int = 0) -> flo
     return done_steps / elapsed
 
 
-def _worker(args: tuple[tuple[str, ...], int, int]) -> float:
+def _worker(args: tuple[str, tuple[str, ...], int, int]) -> float:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     return steps_per_second(*args)
 
 
-def memory_per_env() -> tuple[float, float]:
-    """(MB for the first env incl. GL context, MB for each further env) after a reset, RGB-D."""
-    from uio_agent.envs.nav.pointnav import PointNavEnv
-
+def memory_per_env(task: str) -> tuple[float, float]:
+    """(MB for the first env incl. GL context, MB for each further env) after a reset."""
     base = rss_mb()
-    envs = [PointNavEnv()]
+    envs = [make_nav_env(task)]
     envs[0].reset(seed=0)
     first = rss_mb() - base
     mid = rss_mb()
     for k in range(1, 4):
-        envs.append(PointNavEnv())
-        envs[-1].reset(seed=k)
-    further = (rss_mb() - mid) / 3
-    for env in envs:
-        env.close()
-    return first, further
-
-
-def objectnav_steps_per_second(steps: int, seed: int = 0) -> float:
-    """Random actions other than End at the default 320x240 (RGB, depth and the segmentation pass
-    that visibility needs); resets are excluded from the timing."""
-    from uio_agent.envs.nav.objectnav import ObjectNavEnv
-
-    env = ObjectNavEnv()
-    rng = np.random.default_rng(seed)
-    moves = [0, 1, 2, 4, 5]  # every action but End
-    env.reset(seed=seed)
-    for _ in range(10):  # warm-up
-        env.step(int(rng.choice(moves)))
-    elapsed, done_steps = 0.0, 0
-    while done_steps < steps:
-        t = time.perf_counter()
-        _, _, terminated, truncated, _ = env.step(int(rng.choice(moves)))
-        elapsed += time.perf_counter() - t
-        done_steps += 1
-        if terminated or truncated:
-            env.reset(seed=seed + done_steps)
-    env.close()
-    return done_steps / elapsed
-
-
-def _objectnav_worker(args: tuple[int, int]) -> float:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return objectnav_steps_per_second(*args)
-
-
-def objectnav_memory_per_env() -> tuple[float, float]:
-    """(MB for the first ObjectNav env incl. GL context, MB for each further env) after a reset."""
-    from uio_agent.envs.nav.objectnav import ObjectNavEnv
-
-    base = rss_mb()
-    envs = [ObjectNavEnv()]
-    envs[0].reset(seed=0)
-    first = rss_mb() - base
-    mid = rss_mb()
-    for k in range(1, 4):
-        envs.append(ObjectNavEnv())
+        envs.append(make_nav_env(task))
         envs[-1].reset(seed=k)
     further = (rss_mb() - mid) / 3
     for env in envs:
@@ -190,16 +157,18 @@ def pointnav_rows(args: argparse.Namespace, ctx: Any) -> list[str]:
     lines = []
     for label, sensors in SENSOR_SETS.items():
         with ctx.Pool(1) as pool:  # fresh process, like one worker
-            single = pool.map(_worker, [(sensors, args.steps, 0)])[0]
+            single = pool.map(_worker, [("pointnav", sensors, args.steps, 0)])[0]
         with ctx.Pool(2) as pool:
-            pair = pool.map(_worker, [(sensors, args.steps, 0), (sensors, args.steps, 100)])
+            pair = pool.map(
+                _worker, [("pointnav", sensors, args.steps, 0), ("pointnav", sensors, args.steps, 100)]
+            )
         lines.append(f"| {label} 256x256 steps/s, 1 process | {single:.0f} |")
         lines.append(
             f"| {label} 256x256 steps/s, 2 processes (each / total) | {pair[0]:.0f} + {pair[1]:.0f} = {sum(pair):.0f} |"
         )
         print(lines[-2], lines[-1], sep="\n", flush=True)
     with ctx.Pool(1) as pool:
-        first, further = pool.apply(memory_per_env)
+        first, further = pool.apply(memory_per_env, ("pointnav",))
     lines.append(f"| memory, first RGB-D env incl. GL context (MB) | {first:.0f} |")
     lines.append(f"| memory, each further RGB-D env (MB) | {further:.0f} |")
     for preset, policy in (
@@ -222,16 +191,16 @@ def pointnav_rows(args: argparse.Namespace, ctx: Any) -> list[str]:
 def objectnav_rows(args: argparse.Namespace, ctx: Any) -> list[str]:
     lines = []
     with ctx.Pool(1) as pool:
-        single = pool.map(_objectnav_worker, [(args.steps, 0)])[0]
+        single = pool.map(_worker, [("objectnav", (), args.steps, 0)])[0]
     with ctx.Pool(2) as pool:
-        pair = pool.map(_objectnav_worker, [(args.steps, 0), (args.steps, 100)])
+        pair = pool.map(_worker, [("objectnav", (), args.steps, 0), ("objectnav", (), args.steps, 100)])
     lines.append(f"| ObjectNav 320x240 RGB-D + segmentation steps/s, 1 process | {single:.0f} |")
     lines.append(
         f"| ObjectNav 320x240 steps/s, 2 processes (each / total) | {pair[0]:.0f} + {pair[1]:.0f} = {sum(pair):.0f} |"
     )
     print(lines[-2], lines[-1], sep="\n", flush=True)
     with ctx.Pool(1) as pool:
-        first, further = pool.apply(objectnav_memory_per_env)
+        first, further = pool.apply(memory_per_env, ("objectnav",))
     lines.append(f"| ObjectNav memory, first env incl. GL context (MB) | {first:.0f} |")
     lines.append(f"| ObjectNav memory, each further env (MB) | {further:.0f} |")
     for preset, policy in (
