@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import string
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from uio_agent.envs.nav.layout import HouseLayout, parse_house
 from uio_agent.envs.nav.motion import thor_move_ahead
 from uio_agent.envs.nav.objectnav_episodes import ObjectNavEpisode, ObjectNavEpisodeError, sample_episode
 from uio_agent.envs.nav.oracle import ObjectNavFollower
+from uio_agent.envs.nav.scene_cache import SceneCache
 from uio_agent.envs.nav.viewpoints import Viewpoints
 from uio_agent.envs.nav.visibility import MEASURES, PixelGeometry, nearest_pixel_distances
 
@@ -174,7 +174,7 @@ class ObjectNavEnv(gym.Env[dict[str, Any], np.int64]):
             }
         )
         self.action_space = spaces.Discrete(len(thor.ACTION_NAMES))
-        self._scenes: OrderedDict[str, _Scene] = OrderedDict()
+        self._scenes = SceneCache(self.config.house_cache, self._build_scene)
         self._renderer: Any = None
         self._rendered_scene: str | None = None
         self._instance_object = np.full(1, -1, dtype=np.int64)
@@ -186,27 +186,19 @@ class ObjectNavEnv(gym.Env[dict[str, Any], np.int64]):
         self._done = True
 
     # -- episodes --------------------------------------------------------------------------------
-    def _scene(self, scene_id: str) -> _Scene:
-        scene = self._scenes.get(scene_id)
-        if scene is None:
-            house = house_for_scene(scene_id, self.config.scenes_dir)
-            layout = parse_house(house)
-            agent = self.config.agent
-            space = FreeSpace(layout, agent.agent_radius, agent.agent_height, self.config.grid_cell)
-            viewpoints = Viewpoints(
-                space,
-                layout.objects,
-                agent.camera_height,
-                self.config.visibility_distance,
-                self.config.visibility_measure,
-            )
-            scene = _Scene(house, layout, space, viewpoints)
-            self._scenes[scene_id] = scene
-            if len(self._scenes) > self.config.house_cache:
-                self._scenes.popitem(last=False)
-        else:
-            self._scenes.move_to_end(scene_id)
-        return scene
+    def _build_scene(self, scene_id: str) -> _Scene:
+        house = house_for_scene(scene_id, self.config.scenes_dir)
+        layout = parse_house(house)
+        agent = self.config.agent
+        space = FreeSpace(layout, agent.agent_radius, agent.agent_height, self.config.grid_cell)
+        viewpoints = Viewpoints(
+            space,
+            layout.objects,
+            agent.camera_height,
+            self.config.visibility_distance,
+            self.config.visibility_measure,
+        )
+        return _Scene(house, layout, space, viewpoints)
 
     def _choose_episode(self, seed: int | None, options: dict[str, Any]) -> ObjectNavEpisode:
         if "episode" in options:
@@ -220,7 +212,7 @@ class ObjectNavEnv(gym.Env[dict[str, Any], np.int64]):
             scene_id = procedural_scene_id(self.config.split, offset + int(rng.integers(count)))
             try:
                 return sample_episode(
-                    self._scene(scene_id).viewpoints,
+                    self._scenes.get(scene_id).viewpoints,
                     rng,
                     f"{self.config.split}_{episode_seed}",
                     scene_id,
@@ -245,7 +237,7 @@ class ObjectNavEnv(gym.Env[dict[str, Any], np.int64]):
         if unknown:
             raise ValueError(f"unknown reset options {unknown}; valid: {list(RESET_OPTIONS)}")
         episode = self._choose_episode(seed, options)
-        scene = self._scene(episode.scene)
+        scene = self._scenes.get(episode.scene)
         field_ = scene.viewpoints.field(episode.object_type)
         if field_ is None:
             raise ValueError(

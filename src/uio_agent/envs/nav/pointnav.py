@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from uio_agent.envs.nav.geometry import DistanceField, FreeSpace
 from uio_agent.envs.nav.layout import HouseLayout, parse_house
 from uio_agent.envs.nav.motion import ACTION_NAMES, STOP, apply_action, check_action
 from uio_agent.envs.nav.oracle import ShortestPathFollower
+from uio_agent.envs.nav.scene_cache import SceneCache
 
 #: optional sensors; ``pointgoal_with_gps_compass`` is always on. ``pointgoal`` is the Challenge 2020
 #: sensor: the same polar goal, computed once from the start pose.
@@ -128,7 +128,7 @@ class PointNavEnv(gym.Env[dict[str, Any], np.int64]):
         self.action_space = spaces.Discrete(4)
         self._episodes = load_episodes(self.config.dataset, body) if self.config.dataset else None
         self._cursor = 0
-        self._scenes: OrderedDict[str, _Scene] = OrderedDict()
+        self._scenes = SceneCache(self.config.house_cache, self._build_scene)
         self._renderer: Any = None
         self._rendered_scene: str | None = None
         self._episode: NavigationEpisode | None = None
@@ -137,20 +137,13 @@ class PointNavEnv(gym.Env[dict[str, Any], np.int64]):
         self._done = True
 
     # -- episode selection ---------------------------------------------------------------------------
-    def _scene(self, scene_id: str) -> _Scene:
-        scene = self._scenes.get(scene_id)
-        if scene is None:
-            house = house_for_scene(scene_id, self.config.scenes_dir)
-            layout = parse_house(house)
-            body = self.config.embodiment
-            space = FreeSpace(layout, body.agent_radius, body.agent_height, self.config.grid_cell)
-            scene = _Scene(house, layout, space)
-            self._scenes[scene_id] = scene
-            if len(self._scenes) > self.config.house_cache:
-                self._scenes.popitem(last=False)
-        else:
-            self._scenes.move_to_end(scene_id)
-        return scene
+    def _build_scene(self, scene_id: str) -> _Scene:
+        house = house_for_scene(scene_id, self.config.scenes_dir)
+        layout = parse_house(house)
+        body = self.config.embodiment
+        return _Scene(
+            house, layout, FreeSpace(layout, body.agent_radius, body.agent_height, self.config.grid_cell)
+        )
 
     def _choose_episode(self, seed: int | None, options: dict[str, Any]) -> NavigationEpisode:
         if "episode" in options:
@@ -176,7 +169,7 @@ class PointNavEnv(gym.Env[dict[str, Any], np.int64]):
         offset, count = HOUSE_SPLITS[self.config.split]
         scene_id = procedural_scene_id(self.config.split, offset + int(rng.integers(count)))
         return sample_episode(
-            self._scene(scene_id).space,
+            self._scenes.get(scene_id).space,
             rng,
             f"{self.config.split}_{episode_seed}",
             scene_id,
@@ -193,7 +186,7 @@ class PointNavEnv(gym.Env[dict[str, Any], np.int64]):
         if unknown:
             raise ValueError(f"unknown reset options {unknown}; valid: {list(RESET_OPTIONS)}")
         episode = self._choose_episode(seed, options)
-        scene = self._scene(episode.scene_id)
+        scene = self._scenes.get(episode.scene_id)
         self._episode = episode
         self._space = scene.space
         self._scene_id = episode.scene_id
