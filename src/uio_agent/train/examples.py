@@ -3,8 +3,8 @@
 A VIMA example is "plan from step ``t``": the observation at ``t``, the prompt, and the remaining
 actions as the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t`` teach the re-planning
 the policy does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled
-from the official list per example. Image preprocessing (the costly part) is cached per
-``(episode, t)``. Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
+from the official list per example. Image preprocessing is cached per ``(episode, t)`` for examples
+that :mod:`uio_agent.train.augment` leaves as recorded; a transformed example is encoded afresh. Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from uio_agent.codecs.prompts import vima_instructions
 from uio_agent.codecs.vima import VimaCodec
 from uio_agent.data.episode import Episode
 from uio_agent.model.batch import PAD_ID, Batch, ModelInputs, TextTargets
+from uio_agent.train.augment import AugmentationDraw, TabletopAugmentation
 
 
 @dataclass
@@ -43,10 +44,13 @@ class ExampleBuilder:
         *,
         replan_fraction: float = 0.25,
         brightness_jitter: float = 0.0,
+        augmentation: TabletopAugmentation | None = None,
         cache: bool = True,
     ) -> None:
         if not 0.0 <= replan_fraction <= 1.0:
             raise ValueError(f"replan_fraction must be in [0, 1], got {replan_fraction}")
+        self.augmentation = augmentation or TabletopAugmentation()
+        self.augmentation.check_codec(codec.config)
         self.codec = codec
         self.replan_fraction = replan_fraction
         self.brightness_jitter = check_brightness_jitter(brightness_jitter)
@@ -66,10 +70,11 @@ class ExampleBuilder:
         self.check(episode)
         step = self.choose_step(episode, rng) if t is None else t
         key = (episode.env_name, episode.seed, step)
-        images = self._cache.get(key) if self._cache is not None else None
+        draw = self.augmentation.draw(episode.prompt, rng)
+        images = self._cache.get(key) if self._cache is not None and draw.identity else None
         if images is None:
-            images = self.codec.encode(episode.observations[step], episode.info())
-            if self._cache is not None:
+            images = self._encode(episode, step, draw)
+            if self._cache is not None and draw.identity:
                 self._cache[key] = images
         # the instruction is sampled per example: re-encode only the text
         text, _ = self.codec.prompt_text(episode.prompt, rng.choice(vima_instructions()))
@@ -82,8 +87,16 @@ class ExampleBuilder:
             image_history_mask=images.image_history_mask,
             image_history_pos_ids=images.image_history_pos_ids,
         )
-        target = self.codec.target(episode.as_target_source(), step)
+        source = episode.as_target_source()
+        target = self.codec.target({**source, "actions": draw.actions(source["actions"])}, step)
         return Example(inputs, self.codec.tokenizer.encode(target), key)
+
+    def _encode(self, episode: Episode, step: int, draw: AugmentationDraw) -> ModelInputs:
+        info = episode.info()
+        if draw.identity:
+            return self.codec.encode(episode.observations[step], info)
+        info = {**info, "prompt_assets": draw.prompt_assets(info["prompt_assets"])}
+        return self.codec.encode(draw.observation(episode.observations[step]), info)
 
     def _jitter(self, patches: torch.Tensor | None, rng: random.Random) -> torch.Tensor | None:
         if patches is None:

@@ -37,6 +37,7 @@ from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder
 from uio_agent.model.config import UIOConfig
 from uio_agent.model.preprocess import PreprocessConfig
 from uio_agent.model.uio import UIOModel
+from uio_agent.train.augment import TabletopAugmentation
 from uio_agent.train.examples import Example, ExampleBuilder, collate
 from uio_agent.train.families import family_of
 from uio_agent.train.init import init_from_scratch
@@ -79,6 +80,9 @@ class TrainConfig:
     #: VIMA only: the share of examples planned from a later step
     replan_fraction: float = 0.25
     brightness_jitter: float = 0.0
+    #: VIMA only (train/augment.py): share of examples turned by 180 degrees / with permuted colours
+    rotate_180: float = 0.0
+    permute_channels: float = 0.0
     seed: int = 0
     checkpoint_every: int = 250
     keep_checkpoints: int = 2
@@ -218,10 +222,16 @@ class Trainer:
 
     def _example_builder(self) -> ExampleBuilder | NavExampleBuilder:
         cfg = self.config
+        augmentation = TabletopAugmentation(cfg.rotate_180, cfg.permute_channels)
         if isinstance(self.codec, NavCodec):
+            if augmentation.enabled:
+                raise ValueError("rotate_180 and permute_channels augment tabletop (VIMA) episodes only")
             return NavExampleBuilder(self.codec, brightness_jitter=cfg.brightness_jitter)
         return ExampleBuilder(
-            self.codec, replan_fraction=cfg.replan_fraction, brightness_jitter=cfg.brightness_jitter
+            self.codec,
+            replan_fraction=cfg.replan_fraction,
+            brightness_jitter=cfg.brightness_jitter,
+            augmentation=augmentation,
         )
 
     # ------------------------------------------------------------------ one step
