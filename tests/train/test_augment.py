@@ -89,6 +89,9 @@ def test_turned_example_has_turned_images_and_labels() -> None:
         draw.observation(episode.observations[0]),
         {"prompt": episode.prompt, "prompt_assets": draw.prompt_assets(episode.prompt_assets)},
     )
+    turned = draw.observation(episode.observations[0])
+    assert np.array_equal(turned["segm"]["top"], episode.observations[0]["segm"]["top"][::-1, ::-1])
+    assert np.array_equal(turned["rgb"]["top"], episode.observations[0]["rgb"]["top"][:, ::-1, ::-1])
     assert np.array_equal(example.inputs.image_patches, expected.image_patches)
     assert np.array_equal(example.inputs.image_history_patches, expected.image_history_patches)
     assert not np.array_equal(example.inputs.image_patches, plain.inputs.image_patches)

@@ -130,6 +130,9 @@ def test_named_recipes_build_a_trainer_and_command_line_options_win(tmp_path) ->
     assert compose("train", ["recipe=cpu_1h", "dataset=x", "out=y", "lr=5e-4"])["lr"] == 5e-4
     trainer = Trainer(TrainConfig(**{**quick, "out": str(tmp_path)}), synthetic_episodes(2))
     assert trainer.model.config.vit.num_layers == 2 and trainer.model.config.emb_dim == 192
+    assert trainer.model.config.image_history_input_size == (32, 32)
+    assert trainer.model.config.image_history.latents_size == 4
+    assert trainer.stream.builder.augmentation.rotate_180 == 0.5
     assert not trainer.codec.config.with_instruction
 
 

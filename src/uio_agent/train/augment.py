@@ -102,21 +102,16 @@ class AugmentationDraw:
         return np.ascontiguousarray(out[::-1, ::-1]) if self.rotate_180 else out
 
     def observation(self, obs: Mapping[str, Any]) -> dict[str, Any]:
-        """An observation whose top view is transformed (the front view is left as recorded)."""
-        rgb = dict(obs["rgb"])
-        rgb["top"] = self.image(rgb["top"])
-        return {**obs, "rgb": rgb}
+        """An observation (or a prompt asset) whose top view is transformed, its segmentation moved with
+        it; the front view is left as recorded."""
+        changed = {**obs, "rgb": {**obs["rgb"], "top": self.image(obs["rgb"]["top"])}}
+        segm = obs.get("segm")
+        if isinstance(segm, Mapping) and "top" in segm:
+            changed["segm"] = {**segm, "top": self.mask(segm["top"])}
+        return changed
 
     def prompt_assets(self, assets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, asset in assets.items():
-            rgb = dict(asset["rgb"])
-            rgb["top"] = self.image(rgb["top"])
-            changed = {**asset, "rgb": rgb}
-            if "segm" in asset and "top" in asset["segm"]:
-                changed["segm"] = {**asset["segm"], "top": self.mask(asset["segm"]["top"])}
-            out[name] = changed
-        return out
+        return {name: self.observation(asset) for name, asset in assets.items()}
 
     def actions(self, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Actions in the transformed scene: positions turned about the workspace centre."""

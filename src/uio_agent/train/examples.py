@@ -4,7 +4,8 @@ A VIMA example is "plan from step ``t``": the observation at ``t``, the prompt, 
 actions as the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t`` teach the re-planning
 the policy does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled
 from the official list per example. Image preprocessing is cached per ``(episode, t)`` for examples
-that :mod:`uio_agent.train.augment` leaves as recorded; a transformed example is encoded afresh. Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
+that :mod:`uio_agent.train.augment` leaves as recorded; a transformed example is encoded afresh.
+Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
 """
 
 from __future__ import annotations
