@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from uio_agent.data.reader import EpisodeDataset
 from uio_agent.quickstart import QuickstartConfig, run
 
@@ -32,3 +34,8 @@ def test_quickstart_collects_trains_evaluates_and_reports(tmp_path) -> None:
     report = (tmp_path / "report.md").read_text()
     assert "| visual_manipulation@L1 |" in report and "trained policy diagnostics" in report
     assert (tmp_path / "loss_curve.png").stat().st_size > 0
+
+
+def test_quickstart_refuses_an_unknown_pick_point() -> None:
+    with pytest.raises(ValueError, match="oracle_pick_point must be 'interior' or 'sample'"):
+        QuickstartConfig(oracle_pick_point="centre")

@@ -40,6 +40,12 @@ class QuickstartConfig:
     #: TrainConfig options over the recipe's
     train: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.oracle_pick_point not in ("interior", "sample"):
+            raise ValueError(
+                f"oracle_pick_point must be 'interior' or 'sample', got {self.oracle_pick_point!r}"
+            )
+
 
 def _env_names(config: QuickstartConfig) -> list[str]:
     return [f"tabletop/{task}@{config.level}" for task in config.tasks]
