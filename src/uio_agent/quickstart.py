@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from PIL import Image, ImageDraw
 
@@ -41,9 +41,12 @@ class QuickstartConfig:
     train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.oracle_pick_point not in ("interior", "sample"):
+        from uio_agent.envs.tabletop.oracle import PickPoint
+
+        choices = sorted(get_args(PickPoint))
+        if self.oracle_pick_point not in choices:
             raise ValueError(
-                f"oracle_pick_point must be 'interior' or 'sample', got {self.oracle_pick_point!r}"
+                f"oracle_pick_point must be {' or '.join(map(repr, choices))}, got {self.oracle_pick_point!r}"
             )
 
 

@@ -113,10 +113,11 @@ class AugmentationDraw:
     def prompt_assets(self, assets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         return {name: self.observation(asset) for name, asset in assets.items()}
 
-    def actions(self, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Actions in the transformed scene: positions turned about the workspace centre."""
+    def actions(self, actions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Actions in the transformed scene: positions turned about the workspace centre (the recorded
+        actions themselves when nothing moves)."""
         if not self.rotate_180:
-            return [dict(a) for a in actions]
+            return list(actions)
         return [
             {
                 **action,
