@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from uio_agent.model import Batch, ModelInputs, TextTargets, UIOConfig, UIOModel
-from uio_agent.model.layers import Rotary, grid_angles, rope_angles_1d
+from uio_agent.model.layers import MASK_BIAS, Rotary, dot_product_attention, grid_angles, rope_angles_1d
 
 
 def make_inputs(config: UIOConfig, batch: int = 2, frames: int = 3, seed: int = 0) -> ModelInputs:
@@ -124,6 +125,31 @@ def test_rope_scores_depend_only_on_relative_position() -> None:
     assert score(7, 3) == pytest.approx(score(104, 100), abs=1e-4)
     assert score(0, 5) == pytest.approx(score(20, 25), abs=1e-4)
     assert score(7, 3) != pytest.approx(score(7, 4), abs=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("causal", [False, True])
+def test_cpu_attention_equals_sdpa_in_value_and_gradient(dtype: torch.dtype, causal: bool) -> None:
+    """The written-out CPU attention is SDPA's function: masked keys, fully masked rows, causal.
+
+    Gradients are compared on rows with a valid key: a fully masked row is a padding query whose
+    output no loss reads (its value is the uniform average either way)."""
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 16, generator=g, dtype=dtype, requires_grad=True) for _ in range(3))
+    bias, read = None, torch.ones(2, 1, 7, 1)
+    if not causal:
+        valid = torch.rand(2, 1, 7, 7, generator=g) > 0.3
+        valid[0, 0, 2] = False  # a row with no valid key averages uniformly, as the official model
+        bias = torch.where(valid, 0.0, MASK_BIAS).to(dtype)
+        read = valid.any(-1, keepdim=True).float()
+    ours = dot_product_attention(q, k, v, bias, scale=0.3, is_causal=causal)
+    theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=causal, scale=0.3)
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(ours, theirs, atol=tol, rtol=tol)
+    grads = torch.autograd.grad((ours.float().square() * read).sum(), (q, k, v))
+    expected = torch.autograd.grad((theirs.float().square() * read).sum(), (q, k, v))
+    for a, b in zip(grads, expected, strict=True):
+        torch.testing.assert_close(a, b, atol=tol * 4, rtol=tol)
 
 
 @torch.no_grad()

@@ -20,6 +20,37 @@ from torch import Tensor, nn
 #: additive bias of masked attention pairs in the official model
 MASK_BIAS = -1e10
 
+#: devices where :func:`dot_product_attention` writes the softmax product out instead of calling SDPA
+EXPLICIT_ATTENTION_DEVICES: tuple[str, ...] = ("cpu",)
+
+
+def dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: Tensor | None = None,
+    *,
+    scale: float | None = None,
+    is_causal: bool = False,
+) -> Tensor:
+    """``softmax(q k^T * scale + bias) v`` over [..., L, D] heads, as ``F.scaled_dot_product_attention``.
+
+    On CPU the product is written out: at this project's CPU lengths (a few hundred tokens) SDPA's
+    fused CPU kernels, its backward above all, make a training step 1.2x slower
+    (``benchmarks/bench_attention.py``). Scores and softmax are in fp32 either way.
+    """
+    if q.device.type not in EXPLICIT_ATTENTION_DEVICES:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=is_causal, scale=scale)
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    scores = (q @ k.transpose(-1, -2)).float() * scale
+    if bias is not None:
+        scores = scores + bias
+    if is_causal:
+        # top-left aligned, as SDPA's ``is_causal``
+        future = torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device).triu(1)
+        scores = scores.masked_fill(future, float("-inf"))
+    return scores.softmax(-1).to(v.dtype) @ v
+
 
 class RMSNorm(nn.Module):
     """T5-style layer norm: no mean subtraction, no bias; statistics in fp32."""
@@ -180,9 +211,7 @@ class PackedAttention:
                 rows.index_select(0, index).unflatten(0, (b.blocks, -1)).transpose(1, 2)
                 for rows, index in ((q_rows, b.queries), (k_rows, b.keys), (v_rows, b.keys))
             )
-            out = F.scaled_dot_product_attention(
-                qb, kb, vb, attn_mask=b.key_bias, is_causal=self.causal, scale=scale
-            )
+            out = dot_product_attention(qb, kb, vb, b.key_bias, scale=scale, is_causal=self.causal)
             outputs.append(out.transpose(1, 2).flatten(0, 1))
         return torch.cat(outputs).index_select(0, self.order).transpose(0, 1)[None]
 
@@ -256,7 +285,7 @@ class Attention(nn.Module):
         if isinstance(mask, PackedAttention):
             out = mask.attend(q, k, v.float(), scale)
         else:
-            out = F.scaled_dot_product_attention(q, k, v.float(), attn_mask=mask, scale=scale)
+            out = dot_product_attention(q, k, v.float(), mask, scale=scale)
         return self.out(out.transpose(1, 2).flatten(2).to(dtype))
 
     def forward(

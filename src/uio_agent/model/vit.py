@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from uio_agent.model.config import ViTConfig
-from uio_agent.model.layers import mask_to_bias
+from uio_agent.model.layers import dot_product_attention, mask_to_bias
 
 
 class ViTAttention(nn.Module):
@@ -41,7 +41,7 @@ class ViTAttention(nn.Module):
         q = heads(self.query_in_proj_weight, self.query_in_proj_bias)
         k = heads(self.key_in_proj_weight, self.key_in_proj_bias)
         v = heads(self.value_in_proj_weight, self.value_in_proj_bias)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        out = dot_product_attention(q, k, v, bias.to(q.dtype))
         return self.out_proj(out.transpose(1, 2).flatten(2))
 
 
