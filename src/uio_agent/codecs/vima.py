@@ -189,6 +189,13 @@ class VimaCodec:
             return np.concatenate([np.asarray(rgb_views["front"]), np.asarray(rgb_views["top"])], axis=1)
         return np.asarray(rgb_views[layout])
 
+    def observation_segmentation(self, segm_views: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The (H, W) object-id map of an observation, laid out as :meth:`observation_image`."""
+        layout = self.config.observation_layout
+        if layout == "front_over_top":
+            return np.concatenate([np.asarray(segm_views["front"]), np.asarray(segm_views["top"])], axis=0)
+        return np.asarray(segm_views[layout])
+
     def asset_image(self, name: str, asset: Mapping[str, Any]) -> np.ndarray:
         """The history frame of one prompt asset (channel-first uint8)."""
         kind = asset.get("placeholder_type")

@@ -180,10 +180,16 @@ class UIOModel(nn.Module):
             weight = weight[vocab]
         return F.linear(hidden.float(), weight.float()) / math.sqrt(self.config.emb_dim)
 
-    def forward(self, batch: Batch, vocab: Tensor | None = None) -> dict[str, Tensor]:
-        """Teacher forcing: per-target-modality logits (``{"text": [B, L, V]}``; see ``text_logits``)."""
+    def forward(
+        self, batch: Batch, vocab: Tensor | None = None, *, with_encoder: bool = False
+    ) -> dict[str, Tensor]:
+        """Teacher forcing: per-target-modality logits (``{"text": [B, L, V]}``; see ``text_logits``),
+        and the encoder outputs [B, L_enc, d] as ``"encoder"`` when ``with_encoder`` (auxiliary losses)."""
         encoded = self.encode(batch.inputs)
-        return {"text": self.text_logits(self.decode(encoded, batch.targets), vocab)}
+        out = {"text": self.text_logits(self.decode(encoded, batch.targets), vocab)}
+        if with_encoder:
+            out["encoder"] = encoded.hidden
+        return out
 
     # ------------------------------------------------------------------ conveniences
     @torch.no_grad()

@@ -5,7 +5,9 @@ actions as the target plan. ``t = 0`` is UIO-2's open-loop protocol; later ``t``
 the policy does when a plan runs out (``replan_fraction`` of the examples). Instructions are sampled
 from the official list per example. Image preprocessing is cached per ``(episode, t)`` for examples
 that :mod:`uio_agent.train.augment` leaves as recorded; a transformed example is encoded afresh.
-Navigation episodes have their own builder (:mod:`uio_agent.train.nav_examples`).
+With ``grounding=True`` an example also carries where each prompt object lies among the image
+patches, the target of :mod:`uio_agent.train.grounding`. Navigation episodes have their own builder
+(:mod:`uio_agent.train.nav_examples`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from uio_agent.codecs.vima import VimaCodec
 from uio_agent.data.episode import Episode
 from uio_agent.model.batch import PAD_ID, Batch, ModelInputs, TextTargets
 from uio_agent.train.augment import AugmentationDraw, TabletopAugmentation
+from uio_agent.train.grounding import prompt_object_cover
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Example:
     target_ids: list[int]
     #: (env name, seed, t): where the example comes from
     source: tuple[str, int, int]
+    #: [frames, patches] prompt-object cover (train/grounding.py), when the builder computes it
+    grounding: torch.Tensor | None = None
 
     @property
     def decoder_length(self) -> int:
@@ -46,6 +51,7 @@ class ExampleBuilder:
         replan_fraction: float = 0.25,
         brightness_jitter: float = 0.0,
         augmentation: TabletopAugmentation | None = None,
+        grounding: bool = False,
         cache: bool = True,
     ) -> None:
         if not 0.0 <= replan_fraction <= 1.0:
@@ -55,7 +61,10 @@ class ExampleBuilder:
         self.codec = codec
         self.replan_fraction = replan_fraction
         self.brightness_jitter = check_brightness_jitter(brightness_jitter)
-        self._cache: dict[tuple[str, int, int], ModelInputs] | None = {} if cache else None
+        self.grounding = grounding
+        self._cache: dict[tuple[str, int, int], tuple[ModelInputs, torch.Tensor | None]] | None = (
+            {} if cache else None
+        )
 
     def choose_step(self, episode: Episode, rng: random.Random) -> int:
         if episode.num_steps > 1 and rng.random() < self.replan_fraction:
@@ -72,11 +81,12 @@ class ExampleBuilder:
         step = self.choose_step(episode, rng) if t is None else t
         key = (episode.env_name, episode.seed, step)
         draw = self.augmentation.draw(episode.prompt, rng)
-        images = self._cache.get(key) if self._cache is not None and draw.identity else None
-        if images is None:
-            images = self._encode(episode, step, draw)
+        encoded = self._cache.get(key) if self._cache is not None and draw.identity else None
+        if encoded is None:
+            encoded = self._encode(episode, step, draw)
             if self._cache is not None and draw.identity:
-                self._cache[key] = images
+                self._cache[key] = encoded
+        images, cover = encoded
         # the instruction is sampled per example: re-encode only the text
         text, _ = self.codec.prompt_text(episode.prompt, rng.choice(vima_instructions()))
         inputs = ModelInputs(
@@ -90,14 +100,20 @@ class ExampleBuilder:
         )
         source = episode.as_target_source()
         target = self.codec.target({**source, "actions": draw.actions(source["actions"])}, step)
-        return Example(inputs, self.codec.tokenizer.encode(target), key)
+        return Example(inputs, self.codec.tokenizer.encode(target), key, cover)
 
-    def _encode(self, episode: Episode, step: int, draw: AugmentationDraw) -> ModelInputs:
-        info = episode.info()
-        if draw.identity:
-            return self.codec.encode(episode.observations[step], info)
-        info = {**info, "prompt_assets": draw.prompt_assets(info["prompt_assets"])}
-        return self.codec.encode(draw.observation(episode.observations[step]), info)
+    def _encode(
+        self, episode: Episode, step: int, draw: AugmentationDraw
+    ) -> tuple[ModelInputs, torch.Tensor | None]:
+        """Image inputs of step ``step`` (transformed by ``draw``) and, with grounding, the prompt cover."""
+        info, observation = episode.info(), episode.observations[step]
+        if not draw.identity:
+            info = {**info, "prompt_assets": draw.prompt_assets(info["prompt_assets"])}
+            observation = draw.observation(observation)
+        inputs = self.codec.encode(observation, info)
+        if not self.grounding:
+            return inputs, None
+        return inputs, prompt_object_cover(self.codec, observation, info, episode.meta_info)
 
     def _jitter(self, patches: torch.Tensor | None, rng: random.Random) -> torch.Tensor | None:
         if patches is None:

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from uio_agent.codecs.navigation import NavCodec
 from uio_agent.codecs.vima import VimaCodec
 from uio_agent.data.episode import Episode
+from uio_agent.model.batch import ModelInputs
 from uio_agent.model.checkpoint import CheckpointError, load_model, write_folder_atomically, write_model_files
 from uio_agent.model.config import UIOConfig
 from uio_agent.model.preprocess import PreprocessConfig
@@ -40,6 +41,7 @@ from uio_agent.model.uio import UIOModel
 from uio_agent.train.augment import TabletopAugmentation
 from uio_agent.train.examples import Example, ExampleBuilder, collate
 from uio_agent.train.families import family_of
+from uio_agent.train.grounding import grounding_loss, stack_covers
 from uio_agent.train.init import init_from_scratch
 from uio_agent.train.nav_examples import NavExampleBuilder
 from uio_agent.train.objectives import LossOutput, TextObjective
@@ -73,6 +75,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     z_loss: float = 1e-4
     location_sigma: float = 0.0
+    #: VIMA only: weight of the prompt-grounding loss (train/grounding.py); 0 keeps the official objective
+    grounding_weight: float = 0.0
     #: softmax over the ids the tokenizer can produce (exact for the project tokenizer, ~10x cheaper)
     restrict_vocab: bool = True
     precision: str = "bf16"
@@ -108,6 +112,13 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.grad_clip <= 0:
             raise ValueError("lr and grad_clip must be positive")
+        if self.grounding_weight < 0:
+            raise ValueError(f"grounding_weight must be >= 0, got {self.grounding_weight}")
+        if self.grounding_weight and self.packing:
+            raise ValueError(
+                "grounding_weight > 0 needs packing=false: the grounding loss reads the encoder outputs "
+                "of one example per row"
+            )
 
 
 class ExampleStream:
@@ -226,12 +237,15 @@ class Trainer:
         if isinstance(self.codec, NavCodec):
             if augmentation.enabled:
                 raise ValueError("rotate_180 and permute_channels augment tabletop (VIMA) episodes only")
+            if cfg.grounding_weight:
+                raise ValueError("grounding_weight grounds VIMA prompt images; navigation episodes have none")
             return NavExampleBuilder(self.codec, brightness_jitter=cfg.brightness_jitter)
         return ExampleBuilder(
             self.codec,
             replan_fraction=cfg.replan_fraction,
             brightness_jitter=cfg.brightness_jitter,
             augmentation=augmentation,
+            grounding=cfg.grounding_weight > 0,
         )
 
     # ------------------------------------------------------------------ one step
@@ -247,10 +261,28 @@ class Trainer:
             else:
                 batch = collate(examples).to(self.device)
                 module = self.ddp if self.ddp is not None else self.model
-                logits = module(batch, vocab=self.vocab)["text"]
+                outputs = module(batch, vocab=self.vocab, with_encoder=self.config.grounding_weight > 0)
+                logits = outputs["text"]
                 targets = batch.targets
         assert targets.target_tokens is not None and targets.mask is not None
-        return self.objective(logits, targets.target_tokens, targets.mask)
+        out = self.objective(logits, targets.target_tokens, targets.mask)
+        if not self.config.grounding_weight:
+            return out
+        grounding = self._grounding_loss(examples, batch.inputs, outputs["encoder"])
+        return dataclasses.replace(
+            out, loss=out.loss + self.config.grounding_weight * grounding, grounding=grounding
+        )
+
+    def _grounding_loss(
+        self, examples: Sequence[Example], inputs: ModelInputs, encoder: torch.Tensor
+    ) -> torch.Tensor:
+        """train/grounding.py's loss over a batch (zero, still connected, when no prompt has images)."""
+        if inputs.image_history_patches is None or inputs.image_mask is None:
+            return encoder.sum() * 0.0
+        frames, patches = inputs.image_history_patches.shape[1], inputs.image_mask.shape[1]
+        cover = stack_covers([e.grounding for e in examples], frames, patches)
+        latents = self.model.config.image_history.latents_size
+        return grounding_loss(encoder, inputs.text_tokens.shape[1], inputs.image_mask, cover, latents)
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config
@@ -264,6 +296,10 @@ class Trainer:
             totals["cross_entropy"] += float(out.cross_entropy.detach()) / cfg.grad_accum
             totals["z_loss"] += float(out.z_loss.detach()) / cfg.grad_accum
             totals["tokens"] += out.tokens
+            if out.grounding is not None:
+                totals["grounding"] = (
+                    totals.get("grounding", 0.0) + float(out.grounding.detach()) / cfg.grad_accum
+                )
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         if torch.isfinite(grad_norm):
             self.optimizer.step()  # a non-finite gradient skips the update, as T5X's skip_nan_updates

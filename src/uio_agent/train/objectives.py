@@ -30,6 +30,8 @@ class LossOutput:
     tokens: int
     #: mean cross-entropy of each example (row) over its valid tokens, for diagnostics and tests
     per_example: Tensor
+    #: the prompt-grounding loss (train/grounding.py) when the trainer adds it, unweighted
+    grounding: Tensor | None = None
 
 
 class TextObjective:
