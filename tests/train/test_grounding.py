@@ -15,6 +15,7 @@ from uio_agent.envs import make_env
 from uio_agent.model.config import UIOConfig
 from uio_agent.model.preprocess import PreprocessConfig
 from uio_agent.train.augment import AugmentationDraw
+from uio_agent.train.examples import collate
 from uio_agent.train.grounding import grounding_loss, patch_cover, prompt_object_cover, scene_object_id
 from uio_agent.train.loop import TrainConfig, Trainer
 
@@ -210,6 +211,15 @@ def test_the_trainer_adds_the_weighted_grounding_loss(tmp_path) -> None:
     assert out.loss.item() == pytest.approx(
         (out.cross_entropy + out.z_loss + 0.5 * out.grounding).item(), rel=1e-6
     )
+    # the layout the loss reads: text, then the image patches, then each frame's latents
+    inputs = collate(examples).inputs
+    model = trainer.model
+    sequence = model.embed_inputs(inputs)
+    text, patches = inputs.text_tokens.shape[1], inputs.image_patches.shape[1]
+    frames, latents = inputs.image_history_patches.shape[1], model.config.image_history.latents_size
+    assert sequence.embed.shape[1] == text + patches + frames * latents
+    image = model.input_embedders["image"](inputs.image_patches, inputs.image_mask, inputs.image_pos_ids)
+    assert torch.equal(sequence.embed[:, text : text + patches], image.embed)
     metrics = trainer.train_step()
     assert metrics["grounding"] > 0
     plain = Trainer(grounding_config(tmp_path / "plain", grounding_weight=0.0), [named_episode(0)])

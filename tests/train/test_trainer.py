@@ -128,6 +128,7 @@ def test_named_recipes_build_a_trainer_and_command_line_options_win(tmp_path) ->
     assert (quick["time_limit_s"], hour["time_limit_s"]) == (780, 3600)
     assert hour["model"] == {**quick["model"], "num_encoder_layers": 5, "num_decoder_layers": 3}
     assert hour["steps"] > quick["steps"]
+    assert quick["grounding_weight"] == hour["grounding_weight"] == 1.0
     assert compose("train", ["recipe=cpu_1h", "dataset=x", "out=y", "lr=5e-4"])["lr"] == 5e-4
     trainer = Trainer(TrainConfig(**{**quick, "out": str(tmp_path)}), synthetic_episodes(2))
     assert trainer.model.config.vit.num_layers == 2 and trainer.model.config.emb_dim == 192
