@@ -2,8 +2,10 @@
 
 A VIMA prompt shows objects as image crops (UIO-2's image history); the plan has to find those objects
 in the scene. Trained from scratch on the plan alone, the network learns this crop-to-scene matching
-very slowly: it places well but picks whichever object its priors favour (benchmarks/RESULTS.md,
-"prompt grounding"). This loss supervises the matching directly. For every prompt frame that shows one
+very slowly: it places well but picks whichever object its priors favour. In a probe where the crop
+was cut from the scene itself, 600 steps found the asked object 9.5% of the time without this loss
+and 61.5% with it (benchmarks/RESULTS.md, "the prompt-grounding loss"). This loss supervises the
+matching directly. For every prompt frame that shows one
 scene object, the frame's encoder outputs (its resampler latents, averaged) are scored against every
 scene patch's encoder output by a scaled dot product, and the softmax over the patches is pulled
 towards the patches the object covers (cross-entropy against the covered share of each patch).
