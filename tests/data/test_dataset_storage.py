@@ -49,6 +49,15 @@ def test_prompt_assets_are_arrays_with_a_mask() -> None:
         prompt_assets.pack(bad)
 
 
+def test_a_relative_folder_writes_and_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``runs/...`` as the quickstart's default: minari 0.5.4 joins a relative data path with itself."""
+    monkeypatch.chdir(tmp_path)
+    episodes = _write(Path("runs/ds"), [0, 1, 2])
+    back = EpisodeDataset(Path("runs/ds"))
+    assert [e.seed for e in back] == [0, 1, 2]
+    assert_same_episode(episodes[2], back[2])
+
+
 def test_round_trip_is_exact(tmp_path: Path) -> None:
     episodes = _write(tmp_path / "ds", [0, 1, 2, 3, 4], metadata={"collection": {"policy": "test"}})
     dataset = EpisodeDataset(tmp_path / "ds")

@@ -189,7 +189,8 @@ def write_dataset(
 
     Spaces default to those of the first episode's environment. ``metadata`` is stored under
     ``metadata.json["uio_agent"]`` next to the environment names and package versions."""
-    folder = Path(folder)
+    # absolute: minari 0.5.4 sizes a relative data folder by joining the path with itself
+    folder = Path(folder).absolute()
     env_names: set[str] = set()
     step_info_keys: set[tuple[str, ...]] = set()
     total = 0
