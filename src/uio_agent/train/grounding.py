@@ -4,11 +4,12 @@ A VIMA prompt shows objects as image crops (UIO-2's image history); the plan has
 in the scene. Trained from scratch on the plan alone, the network learns this crop-to-scene matching
 very slowly: it places well but picks whichever object its priors favour. In a probe where the crop
 was cut from the scene itself, 600 steps found the asked object 9.5% of the time without this loss
-and 61.5% with it (benchmarks/RESULTS.md, "the prompt-grounding loss"). This loss supervises the
-matching directly. For every prompt frame that shows one
-scene object, the frame's encoder outputs (its resampler latents, averaged) are scored against every
-scene patch's encoder output by a scaled dot product, and the softmax over the patches is pulled
-towards the patches the object covers (cross-entropy against the covered share of each patch).
+and 61.5% with it (benchmarks/RESULTS.md, "the prompt-grounding loss").
+
+The loss supervises the matching directly. For every prompt frame that shows one scene object, the
+frame's encoder outputs (its resampler latents, averaged) are scored against every scene patch's
+encoder output by a scaled dot product, and the softmax over the patches is pulled towards the
+patches the object covers (cross-entropy against the covered share of each patch).
 
 It has no parameters and changes nothing at inference: it only shapes the encoder so that a prompt
 crop and the patches of its object look alike. Off by default (``grounding_weight=0``), so the
@@ -68,9 +69,10 @@ def prompt_object_cover(
     cover = torch.zeros(len(order), size)
     for frame, name in enumerate(order):
         obj_id = scene_object_id(info["prompt_assets"][name], meta_info)
-        if obj_id is None or not (segm == obj_id).any():
+        mask = segm == obj_id if obj_id is not None else None
+        if mask is None or not mask.any():
             continue
-        share = patch_cover(segm == obj_id, pre.image_input_size, pre.patch_size)
+        share = patch_cover(mask, pre.image_input_size, pre.patch_size)
         cover[frame] = share / share.sum()
     return cover
 
@@ -79,7 +81,7 @@ def stack_covers(covers: Sequence[Tensor | None], frames: int, patches: int) -> 
     """[B, frames, patches]: each example's cover, zero-padded to the batch's frame count."""
     out = torch.zeros(len(covers), frames, patches)
     for row, cover in enumerate(covers):
-        if cover is not None and len(cover):
+        if cover is not None:
             out[row, : cover.shape[0]] = cover
     return out
 
